@@ -1,0 +1,126 @@
+/**
+ * Private runtime directories, one per machine, under a per-user root that only its owner can
+ * enter. Each records the process that owns it and the PIDs of the children it started, so that a
+ * later run can kill and delete what a run that was killed left behind.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VmspawnError } from '../errors.js';
+
+const OWNER_FILE = 'owner';
+export const PIDS_FILE = 'pids';
+
+/** The per-user root of all runtime directories. */
+export function runtimeRoot(): string {
+  const base = process.env.XDG_RUNTIME_DIR && existsSync(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : tmpdir();
+  return join(base, `vitest-vmspawn-${process.getuid?.() ?? 'user'}`);
+}
+
+/** Creates the root (0700) if needed and refuses one that another user owns or others can enter. */
+async function ensureRoot(): Promise<string> {
+  const root = runtimeRoot();
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  const info = await lstat(root);
+  const uid = process.getuid?.();
+  if (!info.isDirectory() || (uid !== undefined && info.uid !== uid) || (info.mode & 0o077) !== 0) {
+    throw new VmspawnError(
+      `${root} must be a directory owned by you with mode 0700 (it holds sockets and credentials); remove it and try again.`,
+    );
+  }
+  return root;
+}
+
+/** Runtime directories of this process that still exist; removed on exit if nothing else did. */
+const liveDirs = new Set<string>();
+let exitHookInstalled = false;
+
+/** Creates a fresh private (0700) directory for one machine. */
+export async function createRuntimeDir(): Promise<string> {
+  const dir = await mkdtemp(join(await ensureRoot(), 'vm-'));
+  await writeFile(join(dir, OWNER_FILE), `${process.pid} ${processStartTime(process.pid) ?? ''}\n`, { mode: 0o600 });
+  liveDirs.add(dir);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const live of liveDirs) rmSync(live, { recursive: true, force: true });
+    });
+  }
+  return dir;
+}
+
+export async function removeRuntimeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  liveDirs.delete(dir);
+}
+
+/**
+ * Kills the processes and deletes the directories of machines whose owning process is gone.
+ * Returns the directories it removed.
+ */
+export async function reapStaleRuntimeDirs(): Promise<string[]> {
+  const root = runtimeRoot();
+  let entries: string[];
+  try {
+    entries = await readdir(root);
+  } catch {
+    return [];
+  }
+  const reaped: string[] = [];
+  for (const entry of entries) {
+    const dir = join(root, entry);
+    const owner = await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => undefined);
+    if (owner === undefined) continue;
+    const [pid, startTime] = owner.trim().split(' ');
+    if (pid && isSameProcessAlive(Number(pid), startTime)) continue;
+    await killRecordedChildren(dir);
+    await removeRuntimeDir(dir);
+    reaped.push(dir);
+  }
+  return reaped;
+}
+
+async function killRecordedChildren(dir: string): Promise<void> {
+  const pids = await readFile(join(dir, PIDS_FILE), 'utf8').catch(() => '');
+  for (const line of pids.split('\n')) {
+    const pid = Number(line.split(' ')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    // Only a process whose command line names this directory is ours: PIDs are reused.
+    const commandLine = readProcFile(pid, 'cmdline');
+    if (commandLine?.includes(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+}
+
+function isSameProcessAlive(pid: number, startTime: string | undefined): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const stat = readProcFile(pid, 'stat');
+  // A zombie has exited; nobody has collected its status yet.
+  if (stat && stat[stat.lastIndexOf(')') + 2] === 'Z') return false;
+  return !startTime || processStartTime(pid) === startTime;
+}
+
+/** Field 22 of /proc/PID/stat: when the process started, which tells a reused PID apart. */
+function processStartTime(pid: number): string | undefined {
+  const stat = readProcFile(pid, 'stat');
+  if (!stat) return undefined;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+function readProcFile(pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

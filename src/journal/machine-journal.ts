@@ -1,0 +1,81 @@
+/**
+ * The guest's forwarded journal on the host: received over vsock, saved entry by entry to an export
+ * file as it arrives, kept in memory for queries and waits, and convertible to a native journal file.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import type { VsockListener, VsockTransport } from '../transport/vsock-transport.js';
+import { EventLog, type WaitOptions } from '../util/event-log.js';
+import { JournalExportParser } from './export-parser.js';
+import { describeMatch, matchesEntry, toJournalEntry, type JournalEntry, type JournalMatch } from './journal-entry.js';
+import { writeNativeJournal, type NativeJournalResult } from './journal-remote.js';
+
+export class MachineJournal {
+  readonly #log = new EventLog<JournalEntry>();
+  #file: FileHandle | undefined;
+  #writes: Promise<unknown> = Promise.resolve();
+  #listener: VsockListener | undefined;
+
+  constructor(
+    /** The export-format file the entries are saved to as they arrive. */
+    readonly exportFile: string,
+    /** Where {@link writeNativeFile} writes the native journal by default. */
+    readonly nativeFile: string,
+  ) {}
+
+  /** Entries received so far that match (all of them without a match), oldest first. */
+  entries(match: JournalMatch = {}): JournalEntry[] {
+    return this.#log.events.filter((entry) => matchesEntry(entry, match));
+  }
+
+  /** Resolves with the first matching entry, already received or still to come. */
+  waitFor(match: JournalMatch, options?: WaitOptions): Promise<JournalEntry> {
+    return this.#log.waitFor((entry) => matchesEntry(entry, match), () => describeMatch(match), options);
+  }
+
+  /** Calls `listener` for every entry from now on; returns a function that unsubscribes. */
+  subscribe(listener: (entry: JournalEntry) => void): () => void {
+    return this.#log.subscribe(listener);
+  }
+
+  /**
+   * Writes what was received so far as a native journal file (readable with `journalctl --file`)
+   * and returns its path. Needs systemd-journal-remote on the host.
+   */
+  async writeNativeFile(path = this.nativeFile): Promise<string> {
+    const result = await this.convert(path);
+    if (!result.written) throw new Error(result.reason);
+    return result.path;
+  }
+
+  /** @internal Like writeNativeFile, but reports instead of throwing. */
+  convert(path = this.nativeFile): Promise<NativeJournalResult> {
+    // Queued behind the pending writes, and holding back later ones, so the converter sees whole entries.
+    const conversion = this.#writes.then(() => writeNativeJournal(this.exportFile, path));
+    this.#writes = conversion.catch(() => undefined);
+    return conversion;
+  }
+
+  /** @internal Starts receiving on `port`. Every connection is a fresh export stream (journald reconnects after errors). */
+  async listen(transport: VsockTransport, port: number): Promise<void> {
+    this.#file = await open(this.exportFile, 'a', 0o644);
+    this.#listener = await transport.listen(port, (socket) => {
+      const parser = new JournalExportParser(({ fields, bytes }) => {
+        const file = this.#file;
+        if (file) this.#writes = this.#writes.then(() => file.write(bytes));
+        this.#log.push(toJournalEntry(fields));
+      });
+      socket.on('data', (chunk: Buffer) => parser.write(chunk));
+      socket.on('error', () => socket.destroy());
+    });
+  }
+
+  /** @internal Stops receiving and flushes the export file. */
+  async close(reason: string): Promise<void> {
+    await this.#listener?.close();
+    this.#listener = undefined;
+    await this.#writes;
+    await this.#file?.close();
+    this.#file = undefined;
+    this.#log.end(reason);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The engine, usable without vitest: `import { Machine } from 'vitest-vmspawn/machine'`.
+ */
+export { Machine, startMachine, type StartOptions } from './machine/machine.js';
+export { StartedMachine, type MachineState, type ShutdownOptions } from './machine/started-machine.js';
+export type { MachineExit, MachineSummary } from './machine/summary.js';
+export type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './options/machine-options.js';
+export type { ExecOptions, ExecResult } from './ssh/ssh-session.js';
+export type { ConnectOptions } from './transport/vsock-transport.js';
+export type { JournalEntry, JournalMatch, PriorityName } from './journal/journal-entry.js';
+export type { MachineJournal } from './journal/machine-journal.js';
+export type { NotifyEvents } from './notify/notify-events.js';
+export type { NotifyMessage } from './notify/notify-message.js';
+export type { QmpClient, QmpEvent } from './process/qmp-client.js';
+export type { WaitOptions } from './util/event-log.js';
+export { defaultImage, type BootSource, type DefaultImage, type DefaultImageManifest, type DefaultImageOptions } from './image/default-image.js';
+export {
+  BootError,
+  ExecAbortedError,
+  ExecError,
+  InvalidOptionsError,
+  MachineStateError,
+  MissingToolError,
+  VmspawnError,
+  WaitTimeoutError,
+  type OptionProblem,
+} from './errors.js';

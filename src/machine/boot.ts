@@ -1,0 +1,219 @@
+/**
+ * Start-up, in order: check files and tools (nothing is spawned before that), choose accelerator
+ * and vsock transport, plan, write the plan's files, listen for the guest, start the vsock daemon
+ * and QEMU, then wait for READY, ssh-access.target and the first SSH handshake. A failure at any
+ * step ends everything that was started and throws a BootError carrying the console tail.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BootError, VmspawnError } from '../errors.js';
+import { chooseAccelerator } from '../host/accelerator.js';
+import { createRuntimeDir, PIDS_FILE, reapStaleRuntimeDirs } from '../host/runtime-dir.js';
+import { requireExecutable } from '../host/tools.js';
+import { chooseVsock } from '../host/vsock-choice.js';
+import { checkOptionPaths, detectImageFormat } from '../options/check-paths.js';
+import type { ResolvedMachineOptions } from '../options/resolve-options.js';
+import { ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
+import { planMachine } from '../plan/plan-machine.js';
+import { spawnManaged } from '../process/managed-process.js';
+import { QmpClient } from '../process/qmp-client.js';
+import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
+import { SshSession } from '../ssh/ssh-session.js';
+import { UserSpaceVsock } from '../transport/user-space-vsock.js';
+import type { VsockTransport } from '../transport/vsock-transport.js';
+import { readTail } from '../util/read-tail.js';
+import { MachineLog } from './machine-log.js';
+import { MachineRuntime } from './machine-runtime.js';
+import { materializePlan } from './materialize-plan.js';
+import { StartedMachine } from './started-machine.js';
+
+/** After READY=1, how long ssh-access.target may still take before SSH is declared missing. */
+const SSH_TARGET_GRACE_MS = 15_000;
+const SSH_RETRY_MS = 250;
+const DAEMON_SOCKET_TIMEOUT_MS = 10_000;
+
+let reaped: Promise<unknown> | undefined;
+
+export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
+  const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
+  // 1. Everything that can be wrong with the input or the host, before anything is spawned.
+  await checkOptionPaths(options);
+  const imageFormat = options.image === undefined ? undefined : (options.imageFormat === 'auto' ? await detectImageFormat(options.image) : options.imageFormat);
+  const qemuBinary = await requireExecutable(options.qemuBinary);
+  const qemuImg = options.image ? await requireExecutable('qemu-img') : undefined;
+  const vsock = chooseVsock(options.vsock);
+  const vsockDaemonBinary = await requireExecutable('vhost-device-vsock');
+  const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
+  signal?.throwIfAborted();
+
+  // 2. Directories, log and plan.
+  reaped ??= reapStaleRuntimeDirs().catch(() => undefined);
+  await reaped;
+  const runtimeDir = await createRuntimeDir();
+  const ownsArtifactsDir = options.artifactsDir === undefined;
+  const artifactsDir = options.artifactsDir ?? (await mkdtemp(join(tmpdir(), 'vitest-vmspawn-artifacts-')));
+  await mkdir(artifactsDir, { recursive: true });
+  const layout = machineLayout(runtimeDir, artifactsDir);
+  await clearArtifacts(artifactsDir);
+  const log = new MachineLog(options.name);
+  log.attach(layout.machineLog);
+  log.announce(accelerator.reason);
+  log.announce(vsock.reason);
+
+  const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
+  const ports = pickPorts();
+  const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, vsock: vsock.kind, vsockDaemonBinary });
+  const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
+  const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, ownsArtifactsDir });
+
+  try {
+    await materializePlan(plan, layout, qemuImg);
+    await runtime.listen();
+
+    // 3. Processes: the vsock daemon first, QEMU connects to it.
+    const pidFile = join(runtimeDir, PIDS_FILE);
+    if (plan.vsock.daemon) {
+      const daemon = await spawnManaged('vhost-device-vsock', plan.vsock.daemon.binary, plan.vsock.daemon.args, { logFile: layout.vsockLog, pidFile });
+      runtime.adoptVsockDaemon(daemon);
+      await waitForSocket(layout.vhostUserSocket, () => !daemon.hasExited, layout.vsockLog);
+    }
+    const qemu = await spawnManaged('qemu', plan.qemu.binary, plan.qemu.args, { logFile: layout.qemuLog, pidFile });
+    runtime.adoptQemu(qemu);
+    log.info(`QEMU started (pid ${qemu.pid}): ${plan.qemu.binary} ${plan.qemu.args.length} arguments, see ${ARTIFACT_FILES.qemuCommandLine}`);
+    runtime.adoptQmp(await QmpClient.connect(layout.qmpSocket, Date.now() + 10_000, () => !qemu.hasExited));
+
+    // 4. Readiness.
+    const ssh = await waitUntilReady(runtime, transport, keys, signal);
+    runtime.state = 'running';
+    runtime.ssh = ssh;
+    log.info(`ready: READY=1 after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
+    return new StartedMachine(runtime, ssh, transport);
+  } catch (error) {
+    throw await failBoot(runtime, error);
+  }
+}
+
+async function waitUntilReady(
+  runtime: MachineRuntime,
+  transport: VsockTransport,
+  keys: MachineSshKeys | undefined,
+  signal: AbortSignal | undefined,
+): Promise<SshSession | undefined> {
+  const { options, notify } = runtime;
+  const deadline = Date.now() + options.bootTimeout;
+  const qemu = runtime.qemu;
+  const stopWaiting = new AbortController();
+  const failures: Array<Promise<never>> = [
+    qemu!.exited.then((exit) => {
+      throw new VmspawnError(`QEMU exited during boot (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`}).`);
+    }),
+    sleep(options.bootTimeout, undefined, { signal: stopWaiting.signal }).then(() => {
+      const status = notify.status ? ` Last status from the guest: "${notify.status}".` : '';
+      throw new VmspawnError(`The guest was not ready within bootTimeout (${options.bootTimeout} ms).${status}`);
+    }),
+  ];
+  if (signal) {
+    failures.push(
+      new Promise<never>((_, reject) => {
+        const onAbort = () => reject(new VmspawnError(`start() was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ''}.`));
+        if (signal.aborted) onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        stopWaiting.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), { once: true });
+      }),
+    );
+  }
+  const waits = { signal: stopWaiting.signal };
+  const becomeReady = async (): Promise<SshSession | undefined> => {
+    if (options.notifyReady) {
+      await notify.waitForReady(waits);
+      runtime.readyAfterMs = runtime.sinceQemuStart();
+    }
+    if (!keys) return undefined;
+    if (options.notifyReady) {
+      await notify.waitForUnit('ssh-access.target', { ...waits, timeout: SSH_TARGET_GRACE_MS }).catch(() => {
+        throw new VmspawnError(
+          `The guest is ready but never reported ssh-access.target: SSH over vsock needs sshd and systemd >= 256 ` +
+            `(systemd-ssh-generator) in the image. For an image without SSH, set ssh: false.`,
+        );
+      });
+    }
+    const session = await connectSsh(transport, keys, deadline, stopWaiting.signal, () => runtime.state === 'exited', (error) =>
+      runtime.log.info(`SSH attempt failed: ${error.message}`),
+    );
+    runtime.sshReadyAfterMs = runtime.sinceQemuStart();
+    return session;
+  };
+  try {
+    return await Promise.race([becomeReady(), ...failures]);
+  } finally {
+    stopWaiting.abort();
+  }
+}
+
+async function connectSsh(
+  transport: VsockTransport,
+  keys: MachineSshKeys,
+  deadline: number,
+  signal: AbortSignal,
+  machineExited: () => boolean,
+  onAttemptFailed: (error: Error) => void,
+): Promise<SshSession> {
+  let lastError: Error | undefined;
+  while (!signal.aborted && !machineExited()) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    try {
+      const stream = await transport.connect(22, { timeout: Math.min(remaining, 10_000), signal });
+      return await SshSession.open(stream, { keys, timeout: Math.min(remaining, 30_000) });
+    } catch (error) {
+      lastError = error as Error;
+      onAttemptFailed(lastError);
+      await sleep(SSH_RETRY_MS);
+    }
+  }
+  throw new VmspawnError(`SSH to the guest did not succeed: ${lastError?.message ?? 'no attempt finished'}`);
+}
+
+async function failBoot(runtime: MachineRuntime, error: unknown): Promise<Error> {
+  const reason = error instanceof Error ? error.message : String(error);
+  runtime.bootError = reason;
+  runtime.log.info(`boot failed: ${reason}`);
+  await runtime.kill('boot-failure');
+  await runtime.writeSummary();
+  const consoleTail = await runtime.consoleTail(30);
+  const qemuTail = await readTail(runtime.layout.qemuLog, 10);
+  const withQemuLog = qemuTail ? `${reason}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : reason;
+  return new BootError(withQemuLog, { consoleTail, artifactsDir: runtime.layout.artifactsDir }, { cause: error });
+}
+
+async function waitForSocket(path: string, isAlive: () => boolean, logFile: string): Promise<void> {
+  const deadline = Date.now() + DAEMON_SOCKET_TIMEOUT_MS;
+  while (Date.now() < deadline && isAlive()) {
+    try {
+      await access(path);
+      return;
+    } catch {
+      await sleep(10);
+    }
+  }
+  const output = await readTail(logFile, 10);
+  throw new VmspawnError(`vhost-device-vsock did not create ${path}${isAlive() ? ' in time' : ' and exited'}.${output ? `\n${output}` : ''}`);
+}
+
+/** Host ports for the guest's notify and journal connections: random, so a kernel transport shared by machines will not collide. */
+function pickPorts(): { notify: number; journal: number } {
+  const notify = randomInt(10_000, 1_000_000);
+  return { notify, journal: notify + 1 };
+}
+
+/** Artifacts of an earlier run in the same directory would mix with this one's. */
+async function clearArtifacts(dir: string): Promise<void> {
+  await Promise.all(Object.values(ARTIFACT_FILES).map((file) => rm(join(dir, file), { force: true })));
+}
+
+function fmt(ms: number | undefined): string {
+  return ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(2)} s`;
+}

@@ -1,0 +1,40 @@
+/**
+ * What summary.json in the artifacts holds: how the machine was run, how long it took to become
+ * ready, and how it ended.
+ */
+
+/** How a machine ended. */
+export interface MachineExit {
+  /** The guest's `EXIT_STATUS` (0 for a plain power-off, N after `systemctl exit N`); undefined if none arrived. */
+  exitStatus: number | undefined;
+  /** QEMU's own exit code (0 after a guest power-off). */
+  qemuExitCode: number | undefined;
+  /** Signal that ended QEMU, if it was killed. */
+  qemuSignal: string | undefined;
+  /** Who ended it: the guest itself, a clean shutdown, a kill, or a boot that failed. */
+  endedBy: 'guest' | 'shutdown' | 'killed' | 'boot-failure';
+}
+
+export interface MachineSummary {
+  name: string;
+  uuid: string;
+  accelerator: 'kvm' | 'tcg';
+  acceleratorReason: string;
+  vsock: string;
+  cpus: number;
+  ramBytes: number;
+  startedAt: string;
+  /** Milliseconds from QEMU's start to `READY=1`. */
+  readyAfterMs: number | undefined;
+  /** Milliseconds from QEMU's start to the first completed SSH handshake. */
+  sshReadyAfterMs: number | undefined;
+  /** PIDs of QEMU and the vsock daemon (gone once the machine exited). */
+  processes: { qemu: number | undefined; vsockDaemon: number | undefined };
+  notifyMessages: number;
+  journalEntries: number;
+  /** Native journal file, or why there is none. */
+  nativeJournal: string | undefined;
+  exit: MachineExit | undefined;
+  /** The boot error, when start() failed. */
+  error: string | undefined;
+}

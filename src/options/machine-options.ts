@@ -1,0 +1,138 @@
+/**
+ * The options of one virtual machine. Names follow systemd-vmspawn's command line
+ * (`--linux`, `--initrd`, `--image`, `--cpus`, `--ram`, `--kvm`, `--set-credential`, …)
+ * so that its manual page reads as a reference for them too.
+ */
+
+/** How to accelerate the guest CPU. */
+export type KvmSetting = boolean | 'auto';
+
+/** Which vsock implementation connects host and guest. */
+export type VsockSetting = 'auto' | 'user-space';
+
+/** Format of a disk image. */
+export type ImageFormat = 'auto' | 'raw' | 'qcow2';
+
+export interface MachineOptions {
+  /**
+   * Kernel for direct kernel boot (vmspawn `--linux`). Give `linux`, `image`, or both
+   * (a disk image booted with a kernel from the host).
+   */
+  linux?: string;
+  /**
+   * Initrd(s) for direct kernel boot (vmspawn `--initrd`). Several are concatenated in order into
+   * one initramfs, as the kernel unpacks concatenated cpio archives one after the other.
+   * Only valid together with `linux`.
+   * @default []
+   */
+  initrd?: string | string[];
+  /**
+   * Disk image (raw or qcow2) attached as the first virtio disk (`/dev/vda` in the guest). The file is
+   * never written: the guest writes to a throwaway qcow2 overlay that is deleted with the machine.
+   */
+  image?: string;
+  /**
+   * Format of `image`.
+   * @default 'auto' (qcow2 when the file starts with the qcow2 magic, raw otherwise)
+   */
+  imageFormat?: ImageFormat;
+  /**
+   * Number of virtual CPUs (vmspawn `--cpus`). Under TCG two machines with one CPU each boot as fast
+   * side by side as one does alone on two host cores, so one CPU serves parallel test runs best.
+   * @default 1 (as systemd-vmspawn)
+   */
+  cpus?: number;
+  /**
+   * Guest memory: bytes, or a string with K, M, G or T suffix to the base of 1024 (vmspawn `--ram`).
+   * @default '1G'
+   */
+  ram?: string | number;
+  /**
+   * Use KVM (`true`), never use it (`false`), or use it when a probe shows it really works (`'auto'`).
+   * The environment variable `VMSPAWN_KVM=0|1` overrides `'auto'`.
+   * @default 'auto'
+   */
+  kvm?: KvmSetting;
+  /**
+   * vsock implementation. `'user-space'` runs one `vhost-device-vsock` per machine; it works with and
+   * without KVM. `'auto'` currently always picks it and says so in the machine log.
+   * @default 'auto'
+   */
+  vsock?: VsockSetting;
+  /**
+   * Extra kernel command line arguments, appended after the ones the engine needs (direct kernel boot only).
+   * @default []
+   */
+  kernelArgs?: string[];
+  /**
+   * Credentials passed to the guest's system manager via SMBIOS type 11 (vmspawn `--set-credential`),
+   * name → value. The values travel through 0600 files, never on the QEMU command line.
+   * `tmpfiles.extra` and `ssh.ephemeral-authorized_keys-all` are merged with the engine's own lines.
+   * @default {}
+   */
+  setCredential?: Record<string, string | Uint8Array>;
+  /**
+   * Credentials read from files on the host (vmspawn `--load-credential`), name → path.
+   * @default {}
+   */
+  loadCredential?: Record<string, string>;
+  /**
+   * Raw SMBIOS type 11 vendor strings (vmspawn `--smbios11`), e.g. `io.systemd.stub.kernel-cmdline-extra=…`.
+   * @default []
+   */
+  smbios11?: string[];
+  /**
+   * Give the guest an ephemeral SSH client key and a pinned host key, wait for SSH on vsock port 22
+   * during start, and enable `vm.exec()`. Needs sshd and systemd ≥ 256 (systemd-ssh-generator) in the guest.
+   * @default true
+   */
+  ssh?: boolean;
+  /**
+   * Wait for the guest's `READY=1` (sent over vsock via the `vmm.notify_socket` credential) before
+   * `start()` resolves (vmspawn `--notify-ready`). Notify messages are collected either way.
+   * @default true
+   */
+  notifyReady?: boolean;
+  /**
+   * Forward the guest's journal to the host (`journal.forward_to_socket`) and keep it as an export
+   * file (and a native `.journal` file when systemd-journal-remote is installed) (vmspawn `--forward-journal`).
+   * @default true
+   */
+  forwardJournal?: boolean;
+  /**
+   * How long `start()` may take, in milliseconds, until the guest is ready (and SSH answers).
+   * @default 120000
+   */
+  bootTimeout?: number;
+  /**
+   * How long a clean power-off may take in `shutdown()`/`stop()` before QEMU is killed, in milliseconds.
+   * @default 20000
+   */
+  shutdownTimeout?: number;
+  /**
+   * Directory for the console log, QEMU command line and log, notify log, journal and summary.
+   * It is created if needed and kept after the machine stops.
+   * @default undefined (a private temporary directory, deleted when the machine stops)
+   */
+  artifactsDir?: string;
+  /**
+   * Machine name, used in log lines and as the guest's hostname (credential `system.hostname`).
+   * @default 'vm'
+   */
+  name?: string;
+  /**
+   * SMBIOS system UUID (vmspawn `--uuid`); systemd initialises an empty machine-id from it.
+   * @default a random UUID
+   */
+  uuid?: string;
+  /**
+   * QEMU binary.
+   * @default 'qemu-system-x86_64' from PATH
+   */
+  qemuBinary?: string;
+  /**
+   * Extra QEMU arguments appended to the generated command line. An escape hatch: prefer options.
+   * @default []
+   */
+  qemuArgs?: string[];
+}

@@ -1,0 +1,153 @@
+/**
+ * Validation of machine options and filling in of defaults. Pure: no file system access
+ * (see check-paths.ts for the part that looks at files).
+ */
+import type { z } from 'zod';
+import { InvalidOptionsError, type OptionProblem } from '../errors.js';
+import type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './machine-options.js';
+import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
+import { parseSize } from './size.js';
+import { closestName } from './suggest.js';
+
+/** Options with every default applied and values normalised. */
+export interface ResolvedMachineOptions {
+  linux: string | undefined;
+  initrds: string[];
+  image: string | undefined;
+  imageFormat: ImageFormat;
+  cpus: number;
+  ramBytes: number;
+  kvm: KvmSetting;
+  vsock: VsockSetting;
+  kernelArgs: string[];
+  setCredential: Record<string, Uint8Array>;
+  loadCredential: Record<string, string>;
+  smbios11: string[];
+  ssh: boolean;
+  notifyReady: boolean;
+  forwardJournal: boolean;
+  bootTimeout: number;
+  shutdownTimeout: number;
+  artifactsDir: string | undefined;
+  name: string;
+  /** Given by the user, or undefined: each start then gets a fresh random UUID. */
+  uuid: string | undefined;
+  qemuBinary: string;
+  qemuArgs: string[];
+}
+
+export const MACHINE_DEFAULTS = {
+  cpus: 1,
+  ram: '1G',
+  kvm: 'auto',
+  vsock: 'auto',
+  imageFormat: 'auto',
+  ssh: true,
+  notifyReady: true,
+  forwardJournal: true,
+  bootTimeout: 120_000,
+  shutdownTimeout: 20_000,
+  name: 'vm',
+  qemuBinary: 'qemu-system-x86_64',
+} as const satisfies MachineOptions;
+
+/**
+ * Credentials the engine sets itself. The user cannot set these: they carry the readiness
+ * channel, the journal destination and the guest's hostname.
+ */
+export const ENGINE_CREDENTIALS: Readonly<Record<string, string>> = {
+  'vmm.notify_socket': 'the engine listens for readiness and exit status there',
+  'journal.forward_to_socket': 'the engine receives the journal there; set forwardJournal: false to pass your own',
+  'system.hostname': 'set the name option instead',
+};
+
+/** Validates options and applies defaults. Throws {@link InvalidOptionsError} listing every problem. */
+export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
+  const parsed = machineOptionsSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new InvalidOptionsError(describeIssues(parsed.error.issues));
+  const options = parsed.data;
+  const problems = crossCheck(options);
+  if (problems.length > 0) throw new InvalidOptionsError(problems);
+
+  return {
+    linux: options.linux,
+    initrds: options.initrd === undefined ? [] : [options.initrd].flat(),
+    image: options.image,
+    imageFormat: options.imageFormat ?? MACHINE_DEFAULTS.imageFormat,
+    cpus: options.cpus ?? MACHINE_DEFAULTS.cpus,
+    ramBytes: parseSize(options.ram ?? MACHINE_DEFAULTS.ram) ?? 0,
+    kvm: options.kvm ?? MACHINE_DEFAULTS.kvm,
+    vsock: options.vsock ?? MACHINE_DEFAULTS.vsock,
+    kernelArgs: options.kernelArgs ?? [],
+    setCredential: Object.fromEntries(
+      Object.entries(options.setCredential ?? {}).map(([name, value]) => [
+        name,
+        typeof value === 'string' ? new TextEncoder().encode(value) : value,
+      ]),
+    ),
+    loadCredential: options.loadCredential ?? {},
+    smbios11: options.smbios11 ?? [],
+    ssh: options.ssh ?? MACHINE_DEFAULTS.ssh,
+    notifyReady: options.notifyReady ?? MACHINE_DEFAULTS.notifyReady,
+    forwardJournal: options.forwardJournal ?? MACHINE_DEFAULTS.forwardJournal,
+    bootTimeout: options.bootTimeout ?? MACHINE_DEFAULTS.bootTimeout,
+    shutdownTimeout: options.shutdownTimeout ?? MACHINE_DEFAULTS.shutdownTimeout,
+    artifactsDir: options.artifactsDir,
+    name: options.name ?? MACHINE_DEFAULTS.name,
+    uuid: options.uuid?.toLowerCase(),
+    qemuBinary: options.qemuBinary ?? MACHINE_DEFAULTS.qemuBinary,
+    qemuArgs: options.qemuArgs ?? [],
+  };
+}
+
+function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  if (options.linux === undefined && options.image === undefined) {
+    problems.push({
+      option: 'linux',
+      message: 'nothing to boot: give linux (a kernel, with initrd) for direct kernel boot, or image (a raw or qcow2 disk image)',
+    });
+  }
+  if (options.linux === undefined && options.initrd !== undefined && [options.initrd].flat().length > 0) {
+    problems.push({ option: 'initrd', message: 'an initrd is only used with direct kernel boot: give linux too' });
+  }
+  if (options.linux === undefined && (options.kernelArgs?.length ?? 0) > 0) {
+    problems.push({
+      option: 'kernelArgs',
+      message: 'kernel arguments need direct kernel boot (linux); for a disk image with a UKI use smbios11 with io.systemd.stub.kernel-cmdline-extra=…',
+    });
+  }
+  const credentialNames = [...Object.keys(options.setCredential ?? {}), ...Object.keys(options.loadCredential ?? {})];
+  for (const name of credentialNames) {
+    const reason = ENGINE_CREDENTIALS[name];
+    const optional = name === 'journal.forward_to_socket' && options.forwardJournal === false;
+    if (reason && !optional) problems.push({ option: `credential ${name}`, message: `is set by vitest-vmspawn (${reason})` });
+  }
+  for (const name of Object.keys(options.setCredential ?? {})) {
+    if (options.loadCredential && name in options.loadCredential) {
+      problems.push({ option: `credential ${name}`, message: 'is given in both setCredential and loadCredential: keep one' });
+    }
+  }
+  return problems;
+}
+
+/** Turns zod issues into one line per option, with "did you mean" hints for unknown keys. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], knownNames = MACHINE_OPTION_NAMES): OptionProblem[] {
+  return issues.flatMap((issue): OptionProblem[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const suggestion = closestName(key, knownNames);
+        const prefix = issue.path.length ? `${issue.path.join('.')}.` : '';
+        return {
+          option: `${prefix}${key}`,
+          message: `unknown option${suggestion ? ` (did you mean ${suggestion}?)` : ''}; known options: ${knownNames.join(', ')}`,
+        };
+      });
+    }
+    if (issue.code === 'invalid_key') {
+      // A record key (a credential name) was rejected: its own issue says why.
+      return [{ option: issue.path.map(String).join('.'), message: issue.issues.map((inner) => inner.message).join('; ') }];
+    }
+    return [{ option: issue.path.map(String).join('.'), message: issue.message }];
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * The system credentials a machine receives over SMBIOS type 11: the engine's own (readiness
+ * socket, journal destination, SSH keys, hostname) merged with the user's.
+ */
+import type { ResolvedMachineOptions } from '../options/resolve-options.js';
+
+/** A credential with its value known at planning time, or read from a host file when written. */
+export type PlannedCredential = { name: string; value: Uint8Array } | { name: string; file: string };
+
+/** Host-side ends of the guest's vsock connections. */
+export interface GuestPorts {
+  /** Host port the guest's system manager sends sd_notify messages to. */
+  notify: number;
+  /** Host port journald forwards the journal to. */
+  journal: number;
+}
+
+/** The SSH material that travels into the guest. */
+export interface GuestSshKeys {
+  /** OpenSSH public key line of the client key the engine logs in with. */
+  clientPublicKey: string;
+  /** OpenSSH private host key the guest's sshd presents; the client pins its public half. */
+  hostPrivateKey: string;
+}
+
+/** The vsock CID of the host, as seen from a guest. */
+export const HOST_CID = 2;
+
+/** Read by the sshd units systemd-ssh-generator provides itself (systemd ≥ 256). */
+export const AUTHORIZED_KEYS_CREDENTIAL = 'ssh.ephemeral-authorized_keys-all';
+/**
+ * Written to /root/.ssh/authorized_keys by tmpfiles (systemd's provision.conf), for images whose own
+ * sshd units ignore the ephemeral credential (Debian's). Never overwrites an existing file.
+ */
+export const ROOT_AUTHORIZED_KEYS_CREDENTIAL = 'ssh.authorized_keys.root';
+export const TMPFILES_CREDENTIAL = 'tmpfiles.extra';
+
+export function planCredentials(options: ResolvedMachineOptions, ports: GuestPorts, ssh: GuestSshKeys | undefined): PlannedCredential[] {
+  const text = (value: string) => new TextEncoder().encode(value);
+  const userValue = (name: string) => {
+    const value = options.setCredential[name];
+    return value ? new TextDecoder().decode(value) : undefined;
+  };
+
+  const engine = new Map<string, Uint8Array>();
+  engine.set('vmm.notify_socket', text(`vsock-stream:${HOST_CID}:${ports.notify}`));
+  engine.set('system.hostname', text(options.name));
+  if (options.forwardJournal) engine.set('journal.forward_to_socket', text(`vsock:${HOST_CID}:${ports.journal}`));
+  if (ssh) {
+    for (const name of [AUTHORIZED_KEYS_CREDENTIAL, ROOT_AUTHORIZED_KEYS_CREDENTIAL]) {
+      engine.set(name, text(joinLines(userValue(name), ssh.clientPublicKey)));
+    }
+    engine.set(TMPFILES_CREDENTIAL, text(joinLines(userValue(TMPFILES_CREDENTIAL), hostKeyTmpfilesLine(ssh.hostPrivateKey))));
+  }
+
+  const credentials: PlannedCredential[] = [...engine].map(([name, value]) => ({ name, value }));
+  for (const [name, value] of Object.entries(options.setCredential)) {
+    if (!engine.has(name)) credentials.push({ name, value });
+  }
+  for (const [name, file] of Object.entries(options.loadCredential)) credentials.push({ name, file });
+  return credentials;
+}
+
+/**
+ * A tmpfiles.d line that writes the host key before sshd first runs: `f+` replaces a key baked into
+ * the image, `~` says the argument is base64.
+ */
+export function hostKeyTmpfilesLine(hostPrivateKey: string): string {
+  return `f+~ /etc/ssh/ssh_host_ed25519_key 0600 root root - ${Buffer.from(hostPrivateKey).toString('base64')}`;
+}
+
+/** The SMBIOS type 11 string that carries one credential. */
+export function smbiosCredential(name: string, value: Uint8Array): string {
+  return `io.systemd.credential.binary:${name}=${Buffer.from(value).toString('base64')}`;
+}
+
+function joinLines(...parts: Array<string | undefined>): string {
+  return parts
+    .filter((part): part is string => part !== undefined && part.trim() !== '')
+    .map((part) => part.trimEnd())
+    .join('\n')
+    .concat('\n');
+}

@@ -1,0 +1,18 @@
+/**
+ * Fixed PCI addresses for every device the engine adds. Fixed addresses keep the guest's view of
+ * its hardware stable across runs, which saving and restoring a machine's state and hot-plugging a
+ * device back into the same place both rely on. Slots 0 and 1 belong to the i440fx chipset.
+ */
+export const PCI_SLOTS = {
+  rng: 0x03,
+  vsock: 0x04,
+  console: 0x05,
+  rootDisk: 0x06,
+} as const;
+
+export type PciDevice = keyof typeof PCI_SLOTS;
+
+/** The `bus=…,addr=…` suffix that pins a device to its slot. */
+export function pciAddress(device: PciDevice): string {
+  return `bus=pci.0,addr=0x${PCI_SLOTS[device].toString(16)}`;
+}

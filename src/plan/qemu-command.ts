@@ -1,0 +1,117 @@
+/**
+ * The QEMU command line, built from sections. Each section owns one concern (machine and memory,
+ * entropy, vsock, console, control socket, boot files, disks, credentials), so a new option
+ * changes one section.
+ */
+import type { ResolvedMachineOptions } from '../options/resolve-options.js';
+import { formatSize } from '../options/size.js';
+import type { MachineLayout } from './machine-layout.js';
+import { pciAddress } from './pci-slots.js';
+import { escapeOptionValue } from './qemu-syntax.js';
+import type { VsockPlan } from './vsock-plan.js';
+
+export type Accelerator = 'kvm' | 'tcg';
+
+/** The files QEMU boots from, after initrds were merged and the disk got its overlay. */
+export interface BootFiles {
+  kernel: string | undefined;
+  initrd: string | undefined;
+  /** The disk as QEMU opens it: the throwaway overlay, never the user's image. */
+  rootDisk: { path: string; format: 'qcow2' | 'raw' } | undefined;
+}
+
+export interface QemuCommandInput {
+  options: ResolvedMachineOptions;
+  accelerator: Accelerator;
+  layout: MachineLayout;
+  boot: BootFiles;
+  kernelCommandLine: string;
+  /** Paths of the 0600 files that each hold one SMBIOS type 11 string. */
+  smbiosFiles: string[];
+  vsock: VsockPlan;
+}
+
+export function qemuArguments(input: QemuCommandInput): string[] {
+  return [
+    ...baseSection(input),
+    ...machineSection(input),
+    ...entropySection(),
+    ...vsockSection(input),
+    ...consoleSection(input),
+    ...controlSection(input),
+    ...bootSection(input),
+    ...diskSection(input),
+    ...credentialSection(input),
+    ...input.options.qemuArgs,
+  ];
+}
+
+function baseSection({ options }: QemuCommandInput): string[] {
+  // -no-reboot: a guest that reboots or panics ends the machine instead of looping.
+  return [
+    '-name', options.name, '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    ...(options.uuid ? ['-uuid', options.uuid] : []),
+  ];
+}
+
+function machineSection({ options, accelerator }: QemuCommandInput): string[] {
+  const memory = formatSize(roundUpToMiB(options.ramBytes));
+  return [
+    '-machine', 'pc,memory-backend=mem',
+    '-accel', accelerator,
+    ...(accelerator === 'kvm' ? ['-cpu', 'host'] : []),
+    '-smp', String(options.cpus),
+    '-m', memory,
+    // vhost-user devices need guest memory the daemon can map: a shared memfd.
+    '-object', `memory-backend-memfd,id=mem,size=${memory},share=on`,
+  ];
+}
+
+/** Without an entropy source the guest's RNG needs seconds to initialise and sshd blocks on it. */
+function entropySection(): string[] {
+  return ['-object', 'rng-random,id=rng0,filename=/dev/urandom', '-device', `virtio-rng-pci,rng=rng0,${pciAddress('rng')}`];
+}
+
+function vsockSection({ vsock }: QemuCommandInput): string[] {
+  return vsock.qemuArgs;
+}
+
+/** The guest console is written by QEMU straight to the artifacts, so nothing is lost if the host process dies. */
+function consoleSection({ layout }: QemuCommandInput): string[] {
+  return ['-chardev', `file,id=console,path=${escapeOptionValue(layout.consoleLog)}`, '-serial', 'chardev:console'];
+}
+
+function controlSection({ layout }: QemuCommandInput): string[] {
+  return ['-chardev', `socket,id=qmp,path=${escapeOptionValue(layout.qmpSocket)},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control'];
+}
+
+function bootSection({ boot, kernelCommandLine }: QemuCommandInput): string[] {
+  if (!boot.kernel) return [];
+  return ['-kernel', boot.kernel, ...(boot.initrd ? ['-initrd', boot.initrd] : []), '-append', kernelCommandLine];
+}
+
+function diskSection({ boot }: QemuCommandInput): string[] {
+  if (!boot.rootDisk) return [];
+  const { path, format } = boot.rootDisk;
+  return [
+    '-drive', `if=none,id=root,file=${escapeOptionValue(path)},format=${format},discard=unmap,cache=unsafe`,
+    '-device', `virtio-blk-pci,drive=root,bootindex=1,${pciAddress('rootDisk')}`,
+  ];
+}
+
+/** Credentials are passed by file so that their values never appear in `ps` output. */
+function credentialSection({ smbiosFiles }: QemuCommandInput): string[] {
+  return smbiosFiles.flatMap((file) => ['-smbios', `type=11,path=${escapeOptionValue(file)}`]);
+}
+
+/** The kernel command line the engine needs for direct kernel boot, followed by the user's arguments. */
+export function kernelCommandLine(options: ResolvedMachineOptions): string {
+  // panic=-1 turns a kernel panic into an immediate reboot, which -no-reboot turns into QEMU exiting:
+  // a broken boot fails in seconds with the panic on the console instead of waiting for bootTimeout.
+  return ['console=ttyS0', 'panic=-1', ...options.kernelArgs].join(' ');
+}
+
+function roundUpToMiB(bytes: number): number {
+  const mebibyte = 1024 ** 2;
+  return Math.ceil(bytes / mebibyte) * mebibyte;
+}

@@ -1,0 +1,132 @@
+/**
+ * Child processes (QEMU, vhost-device-vsock) that cannot outlive the test process:
+ * - on Linux each is started through `setpriv --pdeathsig KILL`, so the kernel kills it when the
+ *   process that spawned it dies, even by SIGKILL;
+ * - every live child is killed when the Node process exits, and when the process that forked this
+ *   one goes away (a test runner's worker whose runner was killed lives on as an orphan);
+ * - each machine records its children's PIDs in its runtime directory, so a later run can reap
+ *   what a crashed one left (see src/host/runtime-dir.ts).
+ */
+import { appendFile } from 'node:fs/promises';
+import { execa, type ResultPromise } from 'execa';
+import { findExecutable } from '../host/tools.js';
+
+export interface ProcessExit {
+  exitCode: number | undefined;
+  signal: string | undefined;
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** Resolves when the process has exited. Never rejects. */
+  readonly exited: Promise<ProcessExit>;
+  readonly hasExited: boolean;
+  /** Sends `signal` (default SIGKILL) unless the process already exited. */
+  kill(signal?: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  terminate(graceMs: number): Promise<ProcessExit>;
+}
+
+export interface SpawnOptions {
+  /** File receiving the process's stdout and stderr (appended). */
+  logFile: string;
+  /** File the PID is appended to, for reaping after a crash. */
+  pidFile: string;
+  cwd?: string;
+}
+
+const liveProcesses = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+let setprivPath: Promise<string | undefined> | undefined;
+
+export async function spawnManaged(name: string, binary: string, args: readonly string[], options: SpawnOptions): Promise<ManagedProcess> {
+  installExitHook();
+  setprivPath ??= process.platform === 'linux' ? findExecutable('setpriv') : Promise.resolve(undefined);
+  const setpriv = await setprivPath;
+  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, [...args]];
+
+  const subprocess: ResultPromise = execa(file, argv, {
+    stdin: 'ignore',
+    stdout: { file: options.logFile, append: true },
+    stderr: { file: options.logFile, append: true },
+    reject: false,
+    cleanup: true,
+    cwd: options.cwd,
+  });
+  const pid = subprocess.pid;
+  if (pid === undefined) {
+    const result = await subprocess;
+    throw new Error(`Cannot start ${name} (${binary}): ${result.message ?? 'spawn failed'}`);
+  }
+  await appendFile(options.pidFile, `${pid} ${name}\n`, { mode: 0o600 });
+
+  let hasExited = false;
+  const exited = subprocess.then(
+    (result): ProcessExit => ({ exitCode: result.exitCode, signal: result.signal }),
+    (): ProcessExit => ({ exitCode: undefined, signal: undefined }),
+  );
+  const managed: ManagedProcess = {
+    name,
+    pid,
+    exited,
+    get hasExited() {
+      return hasExited;
+    },
+    kill(signal = 'SIGKILL') {
+      if (!hasExited) subprocess.kill(signal);
+    },
+    async terminate(graceMs) {
+      if (hasExited) return exited;
+      subprocess.kill('SIGTERM');
+      const timer = setTimeout(() => subprocess.kill('SIGKILL'), graceMs);
+      const exit = await exited;
+      clearTimeout(timer);
+      return exit;
+    },
+  };
+  liveProcesses.add(managed);
+  void exited.then(() => {
+    hasExited = true;
+    liveProcesses.delete(managed);
+  });
+  return managed;
+}
+
+/** Processes started by this Node process that are still running. */
+export function liveManagedProcesses(): readonly ManagedProcess[] {
+  return [...liveProcesses];
+}
+
+/** Kills every live child at once, synchronously. */
+export function killAllManagedProcesses(): void {
+  for (const child of liveProcesses) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+const parentWatchers = new Set<() => void>();
+
+/** Calls `onParentGone` once the process that forked this one is gone (its IPC channel closed). */
+export function onParentGone(onParentGone: () => void): void {
+  parentWatchers.add(onParentGone);
+  installExitHook();
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', killAllManagedProcesses);
+  // A forked worker (vitest's default pool) learns of its parent's death through its IPC channel;
+  // it is not killed with its parent, so its machines would live on.
+  if (process.send) {
+    process.once('disconnect', () => {
+      killAllManagedProcesses();
+      for (const watcher of parentWatchers) watcher();
+    });
+  }
+}

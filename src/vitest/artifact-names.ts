@@ -1,0 +1,34 @@
+/**
+ * Per-test artifact directory names, predictable from the test: the file path without its
+ * `.test.ts`-style suffix, the describe and test titles, and the retry and repeat, like
+ * `e2e-boot-journal-forwarding-logger-output-arrives-retry1`.
+ */
+import { createHash } from 'node:crypto';
+
+export interface TestIdentity {
+  /** Test file path relative to the project root. */
+  file: string;
+  /** Titles from the outermost describe to the test. */
+  titles: readonly string[];
+  retry: number;
+  repeat: number;
+}
+
+const MAX_LENGTH = 120;
+
+export function testArtifactsDirName({ file, titles, retry, repeat }: TestIdentity): string {
+  const fileStem = file.replace(/\.(test|spec)\.[cm]?[jt]sx?$/, '').replace(/\.[cm]?[jt]sx?$/, '');
+  const base = sanitize([fileStem, ...titles].join('-'));
+  const suffix = `${repeat > 0 ? `-repeat${repeat}` : ''}${retry > 0 ? `-retry${retry}` : ''}`;
+  if (base.length <= MAX_LENGTH) return `${base}${suffix}`;
+  // Long titles are cut; a hash of the whole keeps names distinct.
+  const hash = createHash('sha1').update(base).digest('hex').slice(0, 8);
+  return `${base.slice(0, MAX_LENGTH - 9).replace(/-+$/, '')}-${hash}${suffix}`;
+}
+
+function sanitize(text: string): string {
+  return text
+    .replace(/[^a-zA-Z0-9._]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-.]+|-+$/g, '');
+}

@@ -1,0 +1,94 @@
+/**
+ * Project-wide settings of the vitest integration, given to the `vmspawn()` plugin in the vitest
+ * config and handed to the test workers through vitest's provide/inject.
+ */
+import { z } from 'zod';
+import { InvalidOptionsError } from '../errors.js';
+import type { DefaultImage } from '../image/default-image.js';
+import type { MachineOptions } from '../options/machine-options.js';
+import { describeIssues } from '../options/resolve-options.js';
+import { machineOptionsSchema } from '../options/schema.js';
+
+/** When a test's artifacts directory is kept. */
+export type PreserveArtifacts = 'failures-only' | 'always' | 'never';
+
+export interface VmspawnConfig {
+  /**
+   * Machine options every VM test starts from; a test's own options override them one by one
+   * (credentials are merged name by name). Without `linux` or `image` here or in the test, the
+   * default Debian image is booted.
+   * @default {}
+   */
+  defaults?: Omit<MachineOptions, 'artifactsDir'>;
+  /**
+   * Root of the per-test artifact directories, relative to the project root.
+   * @default 'test-results'
+   */
+  artifactsDir?: string;
+  /**
+   * Which tests keep their artifacts directory.
+   * @default 'failures-only'
+   */
+  preserveArtifacts?: PreserveArtifacts;
+  /**
+   * Timeout of VM tests that set none, boot included, in milliseconds.
+   * @default 180000
+   */
+  testTimeout?: number;
+  /**
+   * Build the default image (if the cache has none) once in global setup, before the workers start,
+   * so its progress shows and workers do not wait on each other.
+   * @default true when `defaults` gives neither `linux` nor `image`
+   */
+  prepareDefaultImage?: boolean;
+}
+
+/** What the workers receive. */
+export interface ProvidedVmspawnConfig {
+  defaults: Omit<MachineOptions, 'artifactsDir'>;
+  /** Absolute. */
+  artifactsDir: string;
+  preserveArtifacts: PreserveArtifacts;
+  testTimeout: number;
+  prepareDefaultImage: boolean;
+}
+
+export const PROVIDED_CONFIG_KEY = 'vitest-vmspawn:config';
+export const PROVIDED_IMAGE_KEY = 'vitest-vmspawn:default-image';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    'vitest-vmspawn:config': ProvidedVmspawnConfig;
+    'vitest-vmspawn:default-image': DefaultImage;
+  }
+}
+
+export const CONFIG_DEFAULTS = {
+  artifactsDir: 'test-results',
+  preserveArtifacts: 'failures-only',
+  testTimeout: 180_000,
+} as const;
+
+const configSchema = z.strictObject({
+  defaults: machineOptionsSchema.omit({ artifactsDir: true }).optional(),
+  artifactsDir: z.string().min(1, { error: 'expected a directory path' }).optional(),
+  preserveArtifacts: z.enum(['failures-only', 'always', 'never'], { error: "expected 'failures-only', 'always' or 'never'" }).optional(),
+  testTimeout: z.number().int().positive({ error: 'expected a positive number of milliseconds' }).optional(),
+  prepareDefaultImage: z.boolean({ error: 'expected true or false' }).optional(),
+});
+
+/** Validates the plugin options (strictly: a typo is an error) and resolves paths against `root`. */
+export function resolveVmspawnConfig(config: unknown, root: string, resolvePath: (root: string, path: string) => string): ProvidedVmspawnConfig {
+  const parsed = configSchema.safeParse(config ?? {});
+  if (!parsed.success) {
+    throw new InvalidOptionsError(describeIssues(parsed.error.issues, Object.keys(configSchema.shape)), 'vitest-vmspawn plugin options');
+  }
+  const { defaults = {}, artifactsDir, preserveArtifacts, testTimeout, prepareDefaultImage } = parsed.data;
+  return {
+    defaults,
+    artifactsDir: resolvePath(root, artifactsDir ?? CONFIG_DEFAULTS.artifactsDir),
+    preserveArtifacts: preserveArtifacts ?? CONFIG_DEFAULTS.preserveArtifacts,
+    testTimeout: testTimeout ?? CONFIG_DEFAULTS.testTimeout,
+    prepareDefaultImage: prepareDefaultImage ?? (defaults.linux === undefined && defaults.image === undefined),
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * `test.vm(name, options?, fn)`: a vitest test whose context has a freshly booted `vm`.
+ * Built with vitest's own task collector, so `.skip`, `.only`, `.concurrent`, `.sequential`,
+ * `.todo`, `.fails`, `.skipIf`, `.runIf`, `.for` and `.each` behave as on `test`.
+ */
+import { TestRunner, test as vitestTest, type TestAPI, type TestContext, type TestOptions } from 'vitest';
+import type { StartedMachine } from '../machine/started-machine.js';
+import type { MachineOptions } from '../options/machine-options.js';
+import { onParentGone } from '../process/managed-process.js';
+import { providedConfig, startTestMachine } from './vm-fixture.js';
+
+/** vitest's own test options that `test.vm` accepts next to the machine options. */
+const TEST_OPTION_KEYS = ['timeout', 'retry', 'repeats', 'concurrent', 'sequential', 'skip', 'only', 'todo', 'fails', 'tags', 'meta'] as const;
+type VitestTestOptions = Pick<TestOptions, (typeof TEST_OPTION_KEYS)[number]>;
+
+/** Options of one VM test: the machine's options, plus vitest's `timeout`, `retry`, `tags`, … */
+export type VmTestOptions = MachineOptions & VitestTestOptions;
+
+export interface VmContext {
+  /** The test's machine, booted and ready (SSH answered, unless `ssh: false`). */
+  vm: StartedMachine;
+}
+
+type VmTestFunction<Context> = (context: TestContext & Context & VmContext) => unknown;
+
+interface VmTestCall<Context> {
+  (name: string | Function, fn?: VmTestFunction<Context>): void;
+  (name: string | Function, options: VmTestOptions, fn?: VmTestFunction<Context>): void;
+}
+
+export interface VmTestAPI<Context = object> extends VmTestCall<Context> {
+  skip: VmTestAPI<Context>;
+  only: VmTestAPI<Context>;
+  concurrent: VmTestAPI<Context>;
+  sequential: VmTestAPI<Context>;
+  todo: VmTestAPI<Context>;
+  fails: VmTestAPI<Context>;
+  skipIf(condition: unknown): VmTestAPI<Context>;
+  runIf(condition: unknown): VmTestAPI<Context>;
+  /** One test per case; `fn` gets the case and the context: `(item, { vm }) => …`. */
+  for<T>(cases: readonly T[]): {
+    (name: string, fn: (item: T, context: TestContext & Context & VmContext) => unknown): void;
+    (name: string, options: VmTestOptions, fn: (item: T, context: TestContext & Context & VmContext) => unknown): void;
+  };
+  /**
+   * One test per case; `fn` gets the case's values spread (an array case) followed by the context.
+   * Only `vm` and vitest's own context are set up for it; use `.for` to reach other fixtures.
+   */
+  each<T extends readonly unknown[] | unknown>(cases: readonly T[]): {
+    (name: string, fn: (...args: [...(T extends readonly unknown[] ? T : [T]), TestContext & Context & VmContext]) => unknown): void;
+    (name: string, options: VmTestOptions, fn: (...args: [...(T extends readonly unknown[] ? T : [T]), TestContext & Context & VmContext]) => unknown): void;
+  };
+}
+
+/** A vitest test API with a `vm` fixture (booted with the project defaults when used) and `.vm`. */
+export type TestWithVm<Base> = Base & { vm: VmTestAPI<ContextOf<Base>> };
+type ContextOf<Base> = Base extends TestAPI<infer Context> ? Context : object;
+
+// A vitest worker whose runner was killed can never report again: its machines are killed (by the
+// engine) and the worker ends, instead of living on as an orphan.
+onParentGone(() => process.exit(1));
+
+/** Where test.vm leaves each test's machine options for the fixture: the test's meta holds only the key. */
+const META_KEY = 'vitest-vmspawn';
+const optionsByKey = new Map<string, MachineOptions>();
+
+declare module 'vitest' {
+  interface TaskMeta {
+    /** Key of the machine options a test.vm test was declared with. */
+    'vitest-vmspawn'?: string;
+  }
+}
+
+/**
+ * Adds the `vm` fixture and `.vm` to a test API that already has fixtures of its own:
+ * `export const test = withVm(baseTest)`.
+ */
+export function withVm<Base extends TestAPI<any>>(base: Base): TestWithVm<Base> {
+  const fixture = async ({ task, signal, annotate }: TestContext, { onCleanup }: { onCleanup: (cleanup: () => Promise<void>) => void }) => {
+    const key = task.meta[META_KEY];
+    return startTestMachine({ task, signal, annotate }, (key && optionsByKey.get(key)) || {}, onCleanup);
+  };
+  // `vm` on the returned API boots only for tests that use it; test.vm tests always boot, even
+  // when their function does not name `vm` (a test of the boot itself).
+  const withLazyVm = (base as TestAPI).extend('vm', fixture);
+  const withBootedVm = (base as TestAPI).extend('vm', { auto: true }, fixture);
+  return Object.assign(withLazyVm, { vm: createVmTestAPI(withBootedVm as unknown as TestAPI) }) as unknown as TestWithVm<Base>;
+}
+
+function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
+  let nextKey = 0;
+  const register = function (this: ChainFlags, name: string | Function, optionsOrFn?: VmTestOptions | Function, maybeFn?: Function) {
+    const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn];
+    const { testOptions, machineOptions } = splitOptions(options);
+    const key = `${process.pid}-${nextKey++}`;
+    optionsByKey.set(key, machineOptions);
+    testWithFixture(
+      name,
+      {
+        ...testOptions,
+        timeout: testOptions.timeout ?? providedConfig().testTimeout,
+        ...chainFlags(this),
+        meta: { ...testOptions.meta, [META_KEY]: key },
+      },
+      fn as never,
+    );
+  };
+  const api = TestRunner.createTaskCollector(register) as unknown as VmTestAPI;
+  const each = function (this: VmTestAPI, cases: readonly unknown[]) {
+    const chain = this;
+    const spread = cases.every(Array.isArray);
+    return (name: string, optionsOrFn?: VmTestOptions | Function, maybeFn?: Function) => {
+      const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn];
+      // The second parameter's destructuring tells vitest which fixtures the test uses.
+      const handler = fn && function (item: unknown, { vm }: VmContext) {
+        void vm;
+        // eslint-disable-next-line prefer-rest-params
+        return fn(...(spread ? (item as unknown[]) : [item]), arguments[1]);
+      };
+      chain.for(cases)(name, options, handler as never);
+    };
+  };
+  // The collector copies its function's properties onto every chained API (.skip, .only, …).
+  Object.assign((api as unknown as { fn: object }).fn, { each });
+  return Object.assign(api, { each });
+}
+
+interface ChainFlags {
+  skip?: boolean;
+  only?: boolean;
+  concurrent?: boolean;
+  sequential?: boolean;
+  todo?: boolean;
+  fails?: boolean;
+}
+
+function chainFlags(flags: ChainFlags): VitestTestOptions {
+  const result: VitestTestOptions = {};
+  for (const flag of ['skip', 'only', 'concurrent', 'sequential', 'todo', 'fails'] as const) if (flags[flag]) result[flag] = true;
+  return result;
+}
+
+function splitOptions(options: VmTestOptions): { testOptions: VitestTestOptions; machineOptions: MachineOptions } {
+  const testOptions: Record<string, unknown> = {};
+  const machineOptions: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    ((TEST_OPTION_KEYS as readonly string[]).includes(key) ? testOptions : machineOptions)[key] = value;
+  }
+  return { testOptions: testOptions as VitestTestOptions, machineOptions: machineOptions as MachineOptions };
+}
+
+/** vitest's `test` with the `vm` fixture and `test.vm`. */
+export const test: TestWithVm<typeof vitestTest> = withVm(vitestTest);

@@ -1,0 +1,105 @@
+/**
+ * The `vm` fixture: boots a machine for one test with the project defaults and the test's options,
+ * into the test's own artifacts directory, and after the test shuts it down and keeps or deletes
+ * the artifacts. A boot that outlives the test's timeout is aborted through the test's signal.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { inject, recordArtifact, type TestContext } from 'vitest';
+import { defaultImage } from '../image/default-image.js';
+import { Machine } from '../machine/machine.js';
+import type { StartedMachine } from '../machine/started-machine.js';
+import type { MachineOptions } from '../options/machine-options.js';
+import { testArtifactsDirName } from './artifact-names.js';
+import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
+import { mergeMachineOptions } from './merge-options.js';
+
+/** The artifact vitest-vmspawn records on a test whose artifacts were kept. */
+export interface VmArtifactsArtifact {
+  type: 'vitest-vmspawn:artifacts';
+  /** The test's artifacts directory. */
+  directory: string;
+  /** Machine summary (boot timings, exit). */
+  summary: StartedMachine['summary'];
+}
+
+declare module 'vitest' {
+  interface TestArtifactRegistry {
+    'vitest-vmspawn:artifacts': VmArtifactsArtifact;
+  }
+}
+
+/** Reads the plugin's settings; without the plugin, the defaults. */
+export function providedConfig(): ProvidedVmspawnConfig {
+  const provided = safeInject(PROVIDED_CONFIG_KEY);
+  return (
+    provided ?? {
+      defaults: {},
+      artifactsDir: join(process.cwd(), CONFIG_DEFAULTS.artifactsDir),
+      preserveArtifacts: CONFIG_DEFAULTS.preserveArtifacts,
+      testTimeout: CONFIG_DEFAULTS.testTimeout,
+      prepareDefaultImage: true,
+    }
+  );
+}
+
+/** Starts the test's machine; `onCleanup` gets the teardown. */
+export async function startTestMachine(
+  context: Pick<TestContext, 'task' | 'signal' | 'annotate'>,
+  testOptions: MachineOptions,
+  onCleanup: (cleanup: () => Promise<void>) => void,
+): Promise<StartedMachine> {
+  const config = providedConfig();
+  const requested = mergeMachineOptions(config.defaults, testOptions);
+  const options = requested.linux || requested.image ? requested : await withDefaultImage(requested);
+  const artifactsDir = join(config.artifactsDir, artifactsDirName(context));
+  await rm(artifactsDir, { recursive: true, force: true });
+  await mkdir(artifactsDir, { recursive: true });
+  if (config.preserveArtifacts !== 'never') {
+    // Annotated now, while the test runs: vitest accepts annotations only until the result is known.
+    // Its default reporter shows them with failed tests, which are the ones whose artifacts are kept.
+    const kept = config.preserveArtifacts === 'always' ? 'kept' : 'kept if the test fails';
+    await context.annotate(`VM artifacts (${kept}): ${relative(process.cwd(), artifactsDir) || artifactsDir}`, 'vitest-vmspawn');
+  }
+  const vm = await new Machine({ ...options, artifactsDir }).start({ signal: context.signal });
+
+  onCleanup(async () => {
+    await vm.stop();
+    const failed = context.task.result?.state === 'fail';
+    if (config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed)) {
+      await recordArtifact(context.task, { type: 'vitest-vmspawn:artifacts', directory: artifactsDir, summary: vm.summary });
+    } else {
+      await rm(artifactsDir, { recursive: true, force: true });
+    }
+  });
+  return vm;
+}
+
+/** Boots the default image's initramfs flavour; its kernel arguments come before the test's. */
+async function withDefaultImage(options: MachineOptions): Promise<MachineOptions> {
+  const image = safeInject(PROVIDED_IMAGE_KEY) ?? (await defaultImage());
+  const { linux, initrd, kernelArgs } = image.initramfs;
+  return { ...options, linux, initrd, kernelArgs: [...kernelArgs, ...(options.kernelArgs ?? [])] };
+}
+
+function artifactsDirName(context: Pick<TestContext, 'task'>): string {
+  const { task } = context;
+  const titles: string[] = [];
+  for (let suite = task.suite; suite && suite.type === 'suite' && suite.name; suite = suite.suite) titles.unshift(suite.name);
+  titles.push(task.name);
+  return testArtifactsDirName({
+    file: task.file.name,
+    titles,
+    retry: task.result?.retryCount ?? 0,
+    repeat: task.result?.repeatCount ?? 0,
+  });
+}
+
+/** inject() outside a vitest worker (or for a key nobody provided) gives undefined instead of throwing. */
+function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
+  try {
+    return inject(key);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,92 @@
+import { PassThrough, type Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, test } from 'vitest';
+import { NotifyEvents } from '../../src/notify/notify-events.js';
+import { listenForNotifications } from '../../src/notify/notify-listener.js';
+import { exitStatusOf, isReady, parseNotifyFields, type NotifyMessage } from '../../src/notify/notify-message.js';
+import type { VsockTransport } from '../../src/transport/vsock-transport.js';
+
+const message = (raw: string, time = 0): NotifyMessage => ({ time, raw, fields: parseNotifyFields(raw) });
+
+describe('notify messages', () => {
+  test('parses assignments, keeping values with "=" whole', () => {
+    expect(parseNotifyFields('READY=1\nSTATUS=Ready.\nX_A=b=c\nnoise')).toEqual({ READY: '1', STATUS: 'Ready.', X_A: 'b=c' });
+  });
+
+  test('READY and EXIT_STATUS', () => {
+    expect(isReady(message('READY=1\nSTATUS=Ready.'))).toBe(true);
+    expect(isReady(message('READY=0'))).toBe(false);
+    expect(exitStatusOf(message('EXIT_STATUS=42\nX_SYSTEMD_SHUTDOWN=poweroff'))).toBe(42);
+    expect(exitStatusOf(message('EXIT_STATUS=abc'))).toBeUndefined();
+  });
+
+  test('the event stream tracks readiness, status, units and exit status', async () => {
+    const events = new NotifyEvents();
+    const unit = events.waitForUnit('ssh-access.target');
+    events.push(message('X_SYSTEMD_UNIT_ACTIVE=sysinit.target'));
+    events.push(message('X_SYSTEMD_UNIT_ACTIVE=ssh-access.target'));
+    await expect(unit).resolves.toMatchObject({ fields: { X_SYSTEMD_UNIT_ACTIVE: 'ssh-access.target' } });
+    expect(events.ready).toBe(false);
+    events.push(message('READY=1\nSTATUS=Ready.'));
+    expect(events.ready).toBe(true);
+    expect(events.status).toBe('Ready.');
+    await expect(events.waitForReady()).resolves.toMatchObject({ raw: 'READY=1\nSTATUS=Ready.' });
+    events.push(message('X_SYSTEMD_UNIT_INACTIVE=ssh-access.target'));
+    expect([...events.activeUnits]).toEqual(['sysinit.target']);
+    events.push(message('EXIT_STATUS=42\nX_SYSTEMD_SHUTDOWN=poweroff'));
+    expect(events.exitStatus).toBe(42);
+  });
+
+  test('a wait fails when the stream ends, and after a timeout', async () => {
+    const events = new NotifyEvents();
+    await expect(events.waitForReady({ timeout: 20 })).rejects.toThrow('Timed out after 20 ms waiting for READY=1');
+    const pending = events.waitForReady();
+    events.end('the machine exited');
+    await expect(pending).rejects.toThrow('Stopped waiting for READY=1: the machine exited');
+  });
+});
+
+/** A transport whose "guest" connections are made by the test. */
+function fakeTransport(deliversHalfClose: boolean) {
+  let accept: ((socket: Duplex) => void) | undefined;
+  const transport: VsockTransport = {
+    description: 'fake',
+    deliversHalfClose,
+    listen: async (_port, onConnection) => {
+      accept = onConnection;
+      return { close: async () => undefined };
+    },
+    connect: () => Promise.reject(new Error('not used')),
+  };
+  const guestSends = (payload: string, { halfClose }: { halfClose: boolean }) => {
+    const socket = new PassThrough();
+    let destroyed = false;
+    socket.on('close', () => (destroyed = true));
+    accept?.(socket);
+    socket.write(payload);
+    if (halfClose) socket.end();
+    return { wasClosedByHost: () => destroyed };
+  };
+  return { transport, guestSends };
+}
+
+describe('notify listener', () => {
+  test('with half-close delivered, a message ends at end-of-stream', async () => {
+    const { transport, guestSends } = fakeTransport(true);
+    const received: NotifyMessage[] = [];
+    await listenForNotifications(transport, 1, () => 7, (m) => received.push(m));
+    guestSends('READY=1\nSTATUS=Ready.', { halfClose: true });
+    await sleep(10);
+    expect(received).toEqual([{ time: 7, raw: 'READY=1\nSTATUS=Ready.', fields: { READY: '1', STATUS: 'Ready.' } }]);
+  });
+
+  test('without half-close, a short silence ends the message and the host closes the connection', async () => {
+    const { transport, guestSends } = fakeTransport(false);
+    const received: NotifyMessage[] = [];
+    await listenForNotifications(transport, 1, () => 0, (m) => received.push(m));
+    const connection = guestSends('EXIT_STATUS=3', { halfClose: false });
+    await sleep(50);
+    expect(received.map((m) => m.fields)).toEqual([{ EXIT_STATUS: '3' }]);
+    expect(connection.wasClosedByHost()).toBe(true);
+  });
+});

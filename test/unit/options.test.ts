@@ -1,0 +1,101 @@
+import { describe, expect, test } from 'vitest';
+import { InvalidOptionsError } from '../../src/errors.js';
+import { Machine } from '../../src/machine/machine.js';
+import { resolveMachineOptions } from '../../src/options/resolve-options.js';
+import { formatSize, parseSize } from '../../src/options/size.js';
+
+const boot = { linux: '/boot/vmlinuz', initrd: '/boot/initrd.img' };
+
+function problemsOf(options: unknown): string[] {
+  try {
+    resolveMachineOptions(options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    return (error as InvalidOptionsError).problems.map((problem) => `${problem.option}: ${problem.message}`);
+  }
+  throw new Error('expected the options to be rejected');
+}
+
+describe('sizes', () => {
+  test.each([
+    ['512M', 512 * 1024 ** 2],
+    ['2G', 2 * 1024 ** 3],
+    ['1.5G', 1.5 * 1024 ** 3],
+    ['64k', 64 * 1024],
+    ['1GiB', 1024 ** 3],
+    [1048576, 1048576],
+    ['4096', 4096],
+  ])('%s is %d bytes', (size, bytes) => {
+    expect(parseSize(size)).toBe(bytes);
+  });
+
+  test.each(['2X', '', 'G', '-1G', '1 GB extra'])('%j is not a size', (size) => {
+    expect(parseSize(size)).toBeUndefined();
+  });
+
+  test('formats with the largest whole suffix', () => {
+    expect(formatSize(1024 ** 3)).toBe('1G');
+    expect(formatSize(1536 * 1024 ** 2)).toBe('1536M');
+    expect(formatSize(1000)).toBe('1000');
+  });
+});
+
+describe('machine options', () => {
+  test('applies defaults', () => {
+    const options = resolveMachineOptions(boot);
+    expect(options).toMatchObject({ cpus: 1, ramBytes: 1024 ** 3, kvm: 'auto', ssh: true, notifyReady: true, forwardJournal: true });
+    expect(options.initrds).toEqual(['/boot/initrd.img']);
+  });
+
+  test('rejects negative cpus and names the option', () => {
+    expect(problemsOf({ ...boot, cpus: -1 })).toEqual(['cpus: expected at least 1 virtual CPU']);
+  });
+
+  test("rejects ram: '2X' with the accepted format", () => {
+    const [problem] = problemsOf({ ...boot, ram: '2X' });
+    expect(problem).toMatch(/^ram: expected a number of bytes or a string like '512M' or '2G'.*got "2X"/);
+  });
+
+  test('rejects unknown keys and suggests the option meant', () => {
+    const [problem] = problemsOf({ ...boot, rams: '1G' });
+    expect(problem).toMatch(/^rams: unknown option \(did you mean ram\?\)/);
+  });
+
+  test('lists every problem at once', () => {
+    expect(problemsOf({ ...boot, cpus: 0, ram: 'lots', kvm: 'yes' })).toHaveLength(3);
+  });
+
+  test('needs something to boot', () => {
+    expect(problemsOf({})).toEqual([expect.stringMatching(/^linux: nothing to boot/)]);
+  });
+
+  test('an initrd or kernel arguments without a kernel are mistakes', () => {
+    expect(problemsOf({ image: '/disk.raw', initrd: '/x', kernelArgs: ['quiet'] })).toEqual([
+      expect.stringMatching(/^initrd: .*give linux too/),
+      expect.stringMatching(/^kernelArgs: .*direct kernel boot/),
+    ]);
+  });
+
+  test('refuses credentials the engine sets itself', () => {
+    expect(problemsOf({ ...boot, setCredential: { 'vmm.notify_socket': 'vsock:2:1' } })).toEqual([
+      expect.stringMatching(/^credential vmm.notify_socket: is set by vitest-vmspawn/),
+    ]);
+  });
+
+  test('allows your own journal destination when forwarding is off', () => {
+    expect(() => resolveMachineOptions({ ...boot, forwardJournal: false, setCredential: { 'journal.forward_to_socket': 'vsock:2:9' } })).not.toThrow();
+  });
+
+  test('rejects malformed credential names', () => {
+    expect(problemsOf({ ...boot, setCredential: { 'a/b': 'x' } })[0]).toMatch(/credential names are/);
+  });
+
+  test('the Machine constructor validates before anything starts', () => {
+    expect(() => new Machine({ ...boot, cpus: 1.5 })).toThrow(/cpus: expected a whole number of virtual CPUs/);
+  });
+
+  test('each start gets a fresh UUID unless one is given', () => {
+    expect(resolveMachineOptions(boot).uuid).toBeUndefined();
+    expect(resolveMachineOptions({ ...boot, uuid: 'A3F0C2D4-1111-2222-3333-444455556666' }).uuid).toBe('a3f0c2d4-1111-2222-3333-444455556666');
+  });
+});

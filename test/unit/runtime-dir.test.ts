@@ -1,0 +1,67 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { createRuntimeDir, reapStaleRuntimeDirs, removeRuntimeDir, runtimeRoot } from '../../src/host/runtime-dir.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+let base: string;
+const savedRuntimeDir = process.env.XDG_RUNTIME_DIR;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'vmspawn-runtime-'));
+  process.env.XDG_RUNTIME_DIR = base;
+});
+
+afterEach(async () => {
+  process.env.XDG_RUNTIME_DIR = savedRuntimeDir;
+  await rm(base, { recursive: true, force: true });
+});
+
+test('runtime directories are private and record their owner', async () => {
+  const dir = await createRuntimeDir();
+  expect(dir.startsWith(runtimeRoot())).toBe(true);
+  expect(statSync(runtimeRoot()).mode & 0o777).toBe(0o700);
+  expect(statSync(dir).mode & 0o777).toBe(0o700);
+  expect((await readFile(join(dir, 'owner'), 'utf8')).split(' ')[0]).toBe(String(process.pid));
+  // Ours, and we are alive: not stale.
+  expect(await reapStaleRuntimeDirs()).toEqual([]);
+  await removeRuntimeDir(dir);
+  expect(existsSync(dir)).toBe(false);
+});
+
+test('the directory of a process killed with SIGKILL is reaped, with the processes it recorded', async () => {
+  // A process that creates a runtime directory, records a child that names it, and hangs.
+  const script = `
+    import { spawn } from 'node:child_process';
+    import { appendFileSync } from 'node:fs';
+    import { createRuntimeDir } from ${JSON.stringify(join(REPO, 'dist/host/runtime-dir.js'))};
+    const dir = await createRuntimeDir();
+    const child = spawn('sleep', ['600', dir], { detached: true, stdio: 'ignore' });
+    appendFileSync(dir + '/pids', child.pid + ' sleep\\n');
+    console.log(JSON.stringify({ dir, child: child.pid }));
+    setInterval(() => {}, 1000);
+  `;
+  const owner = execa('node', ['--input-type=module', '-e', script], { env: { XDG_RUNTIME_DIR: base } });
+  const line = await new Promise<string>((done) => owner.stdout?.once('data', (chunk: Buffer) => done(chunk.toString())));
+  const { dir, child } = JSON.parse(line) as { dir: string; child: number };
+  owner.kill('SIGKILL');
+  await owner.catch(() => undefined);
+
+  expect(existsSync(dir)).toBe(true);
+  expect(await reapStaleRuntimeDirs()).toEqual([dir]);
+  expect(existsSync(dir)).toBe(false);
+  await expect.poll(() => isAlive(child)).toBe(false);
+});
+
+/** Whether the process exists and has not exited (a zombie has). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+import { vmspawn } from './src/vitest/plugin.js';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Unit tests first: they take a second and catch most mistakes.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
+      },
+      {
+        plugins: [vmspawn({ artifactsDir: 'test-results/e2e', testTimeout: 240_000 })],
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          // Guests run under TCG on small machines: a boot takes seconds, and two at once fill two cores.
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
+  },
+});
