@@ -21,24 +21,42 @@ const rssMiB = (pid) => {
 };
 const ms = (value) => `${value.toFixed(0)} ms`;
 
-async function bootOnce(flavour) {
+// Each variant against the first (the defaults): the disk flavour, and two virtual CPUs.
+const variants = {
+  'initramfs, 1 CPU': { ...image.initramfs },
+  'disk, 1 CPU': { ...image.disk },
+  'initramfs, 2 CPUs': { ...image.initramfs, cpus: 2 },
+};
+
+async function bootOnce(options) {
   const started = performance.now();
-  const vm = await new Machine({ ...image[flavour], name: `bench-${flavour}` }).start();
+  const vm = await new Machine({ ...options, name: 'bench' }).start();
   const startMs = performance.now() - started;
   const { readyAfterMs, sshReadyAfterMs, processes } = vm.summary;
   const memory = { qemu: rssMiB(processes.qemu), vsockDaemon: rssMiB(processes.vsockDaemon) };
   return { vm, startMs, readyAfterMs, sshReadyAfterMs, memory };
 }
 
-const boots = { initramfs: [], disk: [] };
+const names = Object.keys(variants);
+const boots = Object.fromEntries(names.map((name) => [name, []]));
 let execFigures;
 for (let run = 0; run < runs; run++) {
-  // Alternate the order so neither flavour always runs on a warmer machine.
-  for (const flavour of run % 2 === 0 ? ['initramfs', 'disk'] : ['disk', 'initramfs']) {
-    const boot = await bootOnce(flavour);
-    boots[flavour].push(boot);
-    if (flavour === 'initramfs' && !execFigures) execFigures = await measureExec(boot.vm);
+  // Rotate the order so that no variant always runs on a warmer machine.
+  for (const name of names.map((_, index) => names[(index + run) % names.length])) {
+    const boot = await bootOnce(variants[name]);
+    boots[name].push(boot);
+    if (!execFigures) execFigures = await measureExec(boot.vm);
     await boot.vm.stop();
+  }
+}
+
+// Two machines booted at once, as two vitest workers do: one CPU each against two CPUs each.
+const parallel = { '1 CPU each': [], '2 CPUs each': [] };
+for (let run = 0; run < runs; run++) {
+  for (const [label, cpus] of run % 2 === 0 ? [['1 CPU each', 1], ['2 CPUs each', 2]] : [['2 CPUs each', 2], ['1 CPU each', 1]]) {
+    const pair = await Promise.all([bootOnce({ ...image.initramfs, cpus }), bootOnce({ ...image.initramfs, cpus })]);
+    parallel[label].push(...pair.map((boot) => boot.readyAfterMs));
+    await Promise.all(pair.map((boot) => boot.vm.stop()));
   }
 }
 
@@ -62,21 +80,24 @@ async function measureExec(vm) {
   return { channel: median(channel), connection: median(connection) };
 }
 
-const row = (label, values) => console.log(`${label.padEnd(44)} ${values.join('   ')}`);
-console.log(`vitest-vmspawn boot benchmark: ${runs} run(s) per flavour, ${boots.initramfs[0].vm.accelerator.toUpperCase()}`);
+const row = (label, values) => console.log(`${label.padEnd(44)} ${values.join('  ')}`);
+const [reference, ...others] = names;
+console.log(`vitest-vmspawn boot benchmark: ${runs} run(s) per variant, ${boots[reference][0].vm.accelerator.toUpperCase()}, one machine at a time`);
 console.log(`image: Debian ${image.manifest.debian}, kernel ${image.manifest.kernel.release}, systemd ${image.manifest.packages.systemd}\n`);
-row('', ['initramfs'.padStart(10), 'disk'.padStart(10), 'disk/initramfs']);
+row('median; ratio = variant / first column', [...names.map((name) => name.padStart(18)), ...others.map((name) => `ratio ${name}`.padStart(24))]);
 for (const [label, pick] of [
-  ['start() until SSH answered (median)', (b) => b.startMs],
-  ['QEMU start → READY=1 (median)', (b) => b.readyAfterMs],
-  ['QEMU start → first SSH handshake (median)', (b) => b.sshReadyAfterMs],
-  ['QEMU resident memory at ready, MiB (median)', (b) => b.memory.qemu],
+  ['start() until SSH answered, ms', (b) => b.startMs],
+  ['QEMU start → READY=1, ms', (b) => b.readyAfterMs],
+  ['QEMU start → first SSH handshake, ms', (b) => b.sshReadyAfterMs],
+  ['QEMU resident memory at ready, MiB', (b) => b.memory.qemu],
   ['vhost-device-vsock resident memory, MiB', (b) => b.memory.vsockDaemon],
 ]) {
-  const a = median(boots.initramfs.map(pick));
-  const b = median(boots.disk.map(pick));
-  row(label, [a.toFixed(0).padStart(10), b.toFixed(0).padStart(10), (b / a).toFixed(2).padStart(14)]);
+  const values = names.map((name) => median(boots[name].map(pick)));
+  row(label, [...values.map((value) => value.toFixed(0).padStart(18)), ...values.slice(1).map((value) => (value / values[0]).toFixed(2).padStart(24))]);
 }
+console.log('');
+const [one, two] = [median(parallel['1 CPU each']), median(parallel['2 CPUs each'])];
+row('two machines at once, QEMU start → READY=1', [`1 CPU each ${ms(one)}`, `2 CPUs each ${ms(two)}`, `ratio ${(two / one).toFixed(2)}`]);
 console.log('');
 row('exec round trip on the shared connection', [ms(execFigures.channel)]);
 row('new SSH connection (handshake + auth)', [ms(execFigures.connection)]);

@@ -54,7 +54,10 @@ export interface VmTestAPI<Context = object> extends VmTestCall<Context> {
 
 /** A vitest test API with a `vm` fixture (booted with the project defaults when used) and `.vm`. */
 export type TestWithVm<Base> = Base & { vm: VmTestAPI<ContextOf<Base>> };
-type ContextOf<Base> = Base extends TestAPI<infer Context> ? Context : object;
+/** The fixtures of a test API, read from what its beforeEach hooks receive. */
+type ContextOf<Base> = Base extends { beforeEach: (listener: (context: infer Context, ...rest: any[]) => any, ...rest: any[]) => any }
+  ? Context
+  : object;
 
 // A vitest worker whose runner was killed can never report again: its machines are killed (by the
 // engine) and the worker ends, instead of living on as an orphan.
@@ -75,15 +78,15 @@ declare module 'vitest' {
  * Adds the `vm` fixture and `.vm` to a test API that already has fixtures of its own:
  * `export const test = withVm(baseTest)`.
  */
-export function withVm<Base extends TestAPI<any>>(base: Base): TestWithVm<Base> {
+export function withVm<Base extends { extend: Function; beforeEach: Function }>(base: Base): TestWithVm<Base> {
   const fixture = async ({ task, signal, annotate }: TestContext, { onCleanup }: { onCleanup: (cleanup: () => Promise<void>) => void }) => {
     const key = task.meta[META_KEY];
     return startTestMachine({ task, signal, annotate }, (key && optionsByKey.get(key)) || {}, onCleanup);
   };
   // `vm` on the returned API boots only for tests that use it; test.vm tests always boot, even
   // when their function does not name `vm` (a test of the boot itself).
-  const withLazyVm = (base as TestAPI).extend('vm', fixture);
-  const withBootedVm = (base as TestAPI).extend('vm', { auto: true }, fixture);
+  const withLazyVm = (base as unknown as TestAPI).extend('vm', fixture);
+  const withBootedVm = (base as unknown as TestAPI).extend('vm', { auto: true }, fixture);
   return Object.assign(withLazyVm, { vm: createVmTestAPI(withBootedVm as unknown as TestAPI) }) as unknown as TestWithVm<Base>;
 }
 

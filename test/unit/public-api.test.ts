@@ -1,0 +1,58 @@
+/**
+ * The public API's types, pinned: `tsc -p tsconfig.check.json` (part of `npm test`) fails when a
+ * typo in options compiles or a documented call stops compiling.
+ */
+import { expectTypeOf, test as vitestTest } from 'vitest';
+import {
+  Machine,
+  test,
+  withVm,
+  type ExecResult,
+  type JournalEntry,
+  type MachineOptions,
+  type StartedMachine,
+  type VmTestOptions,
+} from '../../src/index.js';
+
+vitestTest('options accept what is documented and reject typos', () => {
+  expectTypeOf<{ ram: '1G'; cpus: 2; kvm: 'auto'; setCredential: { a: 'b' } }>().toExtend<MachineOptions>();
+  expectTypeOf<{ ram: 1073741824; initrd: ['a', 'b'] }>().toExtend<MachineOptions>();
+  expectTypeOf<{ kvm: 'yes' }>().not.toExtend<MachineOptions>();
+  expectTypeOf<{ cpus: '2' }>().not.toExtend<MachineOptions>();
+  // vitest's own test options travel with the machine options.
+  expectTypeOf<{ ram: '1G'; timeout: 60_000; retry: 1 }>().toExtend<VmTestOptions>();
+
+  // @ts-expect-error unknown option
+  const typo: MachineOptions = { rams: '1G' };
+  void typo;
+});
+
+vitestTest('test.vm and the machine handle', () => {
+  // Declarations only: these calls are type-checked, never run (the callbacks would boot machines).
+  const declare = (register: () => void) => void register;
+  declare(() => {
+    test.vm('name', async ({ vm, task }) => {
+      expectTypeOf(vm).toEqualTypeOf<StartedMachine>();
+      expectTypeOf(task.name).toBeString();
+      expectTypeOf(await vm.exec(['true'])).toEqualTypeOf<ExecResult>();
+      expectTypeOf(await vm.waitForJournal({ identifier: 'x' })).toEqualTypeOf<JournalEntry>();
+      expectTypeOf(await vm.shutdown()).toEqualTypeOf<number | undefined>();
+    });
+    test.vm.skip.concurrent('chained', { ram: '512M', timeout: 1 }, async ({ vm }) => void vm);
+    test.vm.for([1, 2])('for %i', async (item, { vm }) => {
+      expectTypeOf(item).toBeNumber();
+      void vm;
+    });
+    test.vm.each([['a', 1]] as Array<[string, number]>)('each %s', async (letter, number, { vm }) => {
+      expectTypeOf(letter).toBeString();
+      expectTypeOf(number).toBeNumber();
+      void vm;
+    });
+    const withGreeting = withVm(vitestTest.extend('greeting', async () => 'hello'));
+    withGreeting.vm('both fixtures', async ({ vm, greeting }) => {
+      expectTypeOf(greeting).toBeString();
+      void vm;
+    });
+    expectTypeOf(new Machine({ linux: '/k' }).start()).resolves.toEqualTypeOf<StartedMachine>();
+  });
+});
