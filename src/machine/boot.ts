@@ -52,12 +52,11 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   // 2. Directories, log and plan.
   reaped ??= reapStaleRuntimeDirs().catch(() => undefined);
   await reaped;
-  const runtimeDir = await createRuntimeDir();
   const ownsArtifactsDir = options.artifactsDir === undefined;
   const artifactsDir = options.artifactsDir ?? (await mkdtemp(join(tmpdir(), 'vitest-vmspawn-artifacts-')));
   await mkdir(artifactsDir, { recursive: true });
-  const layout = machineLayout(runtimeDir, artifactsDir);
   await clearArtifacts(artifactsDir);
+  const layout = machineLayout(await createRuntimeDir(), artifactsDir);
   const log = new MachineLog(options.name);
   log.attach(layout.machineLog);
   log.announce(accelerator.reason);
@@ -74,7 +73,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     await runtime.listen();
 
     // 3. Processes: the vsock daemon first, QEMU connects to it.
-    const pidFile = join(runtimeDir, PIDS_FILE);
+    const pidFile = join(layout.runtimeDir, PIDS_FILE);
     if (plan.vsock.daemon) {
       const daemon = await spawnManaged('vhost-device-vsock', plan.vsock.daemon.binary, plan.vsock.daemon.args, { logFile: layout.vsockLog, pidFile });
       runtime.adoptVsockDaemon(daemon);

@@ -4,8 +4,8 @@
  * flushed and converted, the helper daemon stops, summary.json is written and the runtime
  * directory is deleted.
  */
+import { appendFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WaitTimeoutError } from '../errors.js';
 import type { AcceleratorChoice } from '../host/accelerator.js';
 import { removeRuntimeDir } from '../host/runtime-dir.js';
@@ -23,6 +23,7 @@ import type { SshSession } from '../ssh/ssh-session.js';
 import type { VsockListener, VsockTransport } from '../transport/vsock-transport.js';
 import type { WaitOptions } from '../util/event-log.js';
 import { readTail } from '../util/read-tail.js';
+import { settlesWithin } from '../util/within.js';
 import type { MachineLog } from './machine-log.js';
 import type { MachineExit, MachineSummary } from './summary.js';
 
@@ -97,7 +98,7 @@ export class MachineRuntime {
     await writeFile(this.layout.notifyLog, '', { mode: 0o644 });
     this.#listeners.push(
       await listenForNotifications(transport, this.parts.ports.notify, () => this.sinceQemuStart(), (message) => {
-        void writeFile(this.layout.notifyLog, formatNotifyLogLine(message), { flag: 'a' });
+        appendFileSync(this.layout.notifyLog, formatNotifyLogLine(message));
         this.notify.push(message);
       }),
     );
@@ -148,8 +149,7 @@ export class MachineRuntime {
     // A guest without logind ignores the ACPI power button, so ask its system manager over SSH too.
     void this.ssh?.exec('systemctl poweroff --no-block', { reject: false, timeout: 5_000 }).catch(() => undefined);
     void this.#qmp?.execute('system_powerdown').catch(() => undefined);
-    const exitedInTime = await Promise.race([qemu.exited.then(() => true), sleep(timeout).then(() => false)]);
-    if (!exitedInTime) {
+    if (!(await settlesWithin(qemu.exited, timeout))) {
       this.log.info(`the guest did not power off within ${timeout} ms; quitting QEMU`);
       await this.#quitQemu(qemu);
     }
@@ -196,8 +196,7 @@ export class MachineRuntime {
 
   async #quitQemu(qemu: ManagedProcess): Promise<void> {
     void this.#qmp?.execute('quit').catch(() => undefined);
-    const quit = await Promise.race([qemu.exited.then(() => true), sleep(QUIT_GRACE_MS).then(() => false)]);
-    if (!quit) qemu.kill('SIGKILL');
+    if (!(await settlesWithin(qemu.exited, QUIT_GRACE_MS))) qemu.kill('SIGKILL');
     await qemu.exited;
   }
 

@@ -1,6 +1,6 @@
 /**
  * `test.vm(name, options?, fn)`: a vitest test whose context has a freshly booted `vm`.
- * Built with vitest's own task collector, so `.skip`, `.only`, `.concurrent`, `.sequential`,
+ * Built with vitest's own task collector, so `.skip`, `.only`, `.concurrent`,
  * `.todo`, `.fails`, `.skipIf`, `.runIf`, `.for` and `.each` behave as on `test`.
  */
 import { TestRunner, test as vitestTest, type TestAPI, type TestContext, type TestOptions } from 'vitest';
@@ -10,7 +10,7 @@ import { onParentGone } from '../process/managed-process.js';
 import { providedConfig, startTestMachine } from './vm-fixture.js';
 
 /** vitest's own test options that `test.vm` accepts next to the machine options. */
-const TEST_OPTION_KEYS = ['timeout', 'retry', 'repeats', 'concurrent', 'sequential', 'skip', 'only', 'todo', 'fails', 'tags', 'meta'] as const;
+const TEST_OPTION_KEYS = ['timeout', 'retry', 'repeats', 'concurrent', 'skip', 'only', 'todo', 'fails', 'tags', 'meta'] as const;
 type VitestTestOptions = Pick<TestOptions, (typeof TEST_OPTION_KEYS)[number]>;
 
 /** Options of one VM test: the machine's options, plus vitest's `timeout`, `retry`, `tags`, … */
@@ -32,7 +32,6 @@ export interface VmTestAPI<Context = object> extends VmTestCall<Context> {
   skip: VmTestAPI<Context>;
   only: VmTestAPI<Context>;
   concurrent: VmTestAPI<Context>;
-  sequential: VmTestAPI<Context>;
   todo: VmTestAPI<Context>;
   fails: VmTestAPI<Context>;
   skipIf(condition: unknown): VmTestAPI<Context>;
@@ -132,14 +131,13 @@ interface ChainFlags {
   skip?: boolean;
   only?: boolean;
   concurrent?: boolean;
-  sequential?: boolean;
   todo?: boolean;
   fails?: boolean;
 }
 
 function chainFlags(flags: ChainFlags): VitestTestOptions {
   const result: VitestTestOptions = {};
-  for (const flag of ['skip', 'only', 'concurrent', 'sequential', 'todo', 'fails'] as const) if (flags[flag]) result[flag] = true;
+  for (const flag of ['skip', 'only', 'concurrent', 'todo', 'fails'] as const) if (flags[flag]) result[flag] = true;
   return result;
 }
 

@@ -27,6 +27,14 @@ vitestTest('options accept what is documented and reject typos', () => {
   void typo;
 });
 
+vitestTest('test.vm has the modifiers vitest 4.1 and 5 both offer', () => {
+  for (const modifier of ['skip', 'only', 'concurrent', 'todo', 'fails', 'skipIf', 'runIf', 'for', 'each'] as const) {
+    expectTypeOf(test.vm[modifier]).toBeFunction();
+    if (typeof test.vm[modifier] !== 'function') throw new Error(`test.vm.${modifier} is missing`);
+  }
+  if (typeof test.vm.skip.concurrent.each !== 'function') throw new Error('chained modifiers lost .each');
+});
+
 vitestTest('test.vm and the machine handle', () => {
   // Declarations only: these calls are type-checked, never run (the callbacks would boot machines).
   const declare = (register: () => void) => void register;
