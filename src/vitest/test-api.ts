@@ -116,7 +116,6 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
       // The second parameter's destructuring tells vitest which fixtures the test uses.
       const handler = fn && function (item: unknown, { vm }: VmContext) {
         void vm;
-        // eslint-disable-next-line prefer-rest-params
         return fn(...(spread ? (item as unknown[]) : [item]), arguments[1]);
       };
       chain.for(cases)(name, options, handler as never);

@@ -53,6 +53,7 @@ export async function startTestMachine(
   const requested = mergeMachineOptions(config.defaults, testOptions);
   const options = requested.linux || requested.image ? requested : await withDefaultImage(requested);
   const artifactsDir = join(config.artifactsDir, artifactsDirName(context));
+  const machine = new Machine({ ...options, artifactsDir }); // throws on bad options, before anything else
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
   if (config.preserveArtifacts !== 'never') {
@@ -61,7 +62,7 @@ export async function startTestMachine(
     const kept = config.preserveArtifacts === 'always' ? 'kept' : 'kept if the test fails';
     await context.annotate(`VM artifacts (${kept}): ${relative(process.cwd(), artifactsDir) || artifactsDir}`, 'vitest-vmspawn');
   }
-  const vm = await new Machine({ ...options, artifactsDir }).start({ signal: context.signal });
+  const vm = await machine.start({ signal: context.signal });
 
   onCleanup(async () => {
     await vm.stop();
