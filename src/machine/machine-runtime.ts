@@ -124,7 +124,7 @@ export class MachineRuntime {
 
   /** Resolves once QEMU exited and the artifacts are complete. */
   waitForExit(options: WaitOptions = {}): Promise<MachineExit> {
-    const finished = this.#finished ?? Promise.resolve(this.#exitWithoutQemu());
+    const finished = this.#finished ?? this.#finishWithoutQemu();
     if (options.timeout === undefined && !options.signal) return finished;
     return new Promise<MachineExit>((resolve, reject) => {
       const timer =
@@ -221,10 +221,6 @@ export class MachineRuntime {
   #finishWithoutQemu(): Promise<MachineExit> {
     this.#finished ??= this.#finish({ exitCode: undefined, signal: undefined });
     return this.#finished;
-  }
-
-  #exitWithoutQemu(): MachineExit {
-    return { exitStatus: undefined, qemuExitCode: undefined, qemuSignal: undefined, endedBy: this.#endedBy ?? 'boot-failure' };
   }
 
   async #releaseEverything(): Promise<void> {

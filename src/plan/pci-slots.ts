@@ -6,7 +6,6 @@
 export const PCI_SLOTS = {
   rng: 0x03,
   vsock: 0x04,
-  console: 0x05,
   rootDisk: 0x06,
 } as const;
 
