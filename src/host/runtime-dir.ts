@@ -3,11 +3,12 @@
  * enter. Each records the process that owns it and the PIDs of the children it started, so that a
  * later run can kill and delete what a run that was killed left behind.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VmspawnError } from '../errors.js';
+import { isProcessAlive, processCommandLine, processStartTime } from './process-status.js';
 
 const OWNER_FILE = 'owner';
 export const PIDS_FILE = 'pids';
@@ -87,7 +88,7 @@ async function killRecordedChildren(dir: string): Promise<void> {
     const pid = Number(line.split(' ')[0]);
     if (!Number.isInteger(pid) || pid <= 0) continue;
     // Only a process whose command line names this directory is ours: PIDs are reused.
-    const commandLine = readProcFile(pid, 'cmdline');
+    const commandLine = processCommandLine(pid);
     if (commandLine?.includes(dir)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -99,28 +100,5 @@ async function killRecordedChildren(dir: string): Promise<void> {
 }
 
 function isSameProcessAlive(pid: number, startTime: string | undefined): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  const stat = readProcFile(pid, 'stat');
-  // A zombie has exited; nobody has collected its status yet.
-  if (stat && stat[stat.lastIndexOf(')') + 2] === 'Z') return false;
-  return !startTime || processStartTime(pid) === startTime;
-}
-
-/** Field 22 of /proc/PID/stat: when the process started, which tells a reused PID apart. */
-function processStartTime(pid: number): string | undefined {
-  const stat = readProcFile(pid, 'stat');
-  if (!stat) return undefined;
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-}
-
-function readProcFile(pid: number, file: string): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  return isProcessAlive(pid) && (!startTime || processStartTime(pid) === startTime);
 }

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { VmspawnError } from '../errors.js';
+import { isProcessAlive } from '../host/process-status.js';
 import type { MachineOptions } from '../options/machine-options.js';
 
 /** The boot options of one flavour of the image. */
@@ -124,7 +125,7 @@ async function withLock<T>(path: string, task: () => Promise<T>): Promise<T> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(await readFile(path, 'utf8').catch(() => '0'));
-      if (owner > 0 && !isAlive(owner)) await rm(path, { force: true });
+      if (owner > 0 && !isProcessAlive(owner)) await rm(path, { force: true });
       else await sleep(LOCK_STALE_CHECK_MS);
     }
   }
@@ -132,14 +133,5 @@ async function withLock<T>(path: string, task: () => Promise<T>): Promise<T> {
     return await task();
   } finally {
     await rm(path, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

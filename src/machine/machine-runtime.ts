@@ -6,7 +6,6 @@
  */
 import { appendFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { WaitTimeoutError } from '../errors.js';
 import type { AcceleratorChoice } from '../host/accelerator.js';
 import { removeRuntimeDir } from '../host/runtime-dir.js';
 import type { VsockChoice } from '../host/vsock-choice.js';
@@ -23,7 +22,7 @@ import type { SshSession } from '../ssh/ssh-session.js';
 import type { VsockListener, VsockTransport } from '../transport/vsock-transport.js';
 import type { WaitOptions } from '../util/event-log.js';
 import { readTail } from '../util/read-tail.js';
-import { settlesWithin } from '../util/within.js';
+import { settlesWithin, within } from '../util/within.js';
 import type { MachineLog } from './machine-log.js';
 import type { MachineExit, MachineSummary } from './summary.js';
 
@@ -124,19 +123,7 @@ export class MachineRuntime {
 
   /** Resolves once QEMU exited and the artifacts are complete. */
   waitForExit(options: WaitOptions = {}): Promise<MachineExit> {
-    const finished = this.#finished ?? this.#finishWithoutQemu();
-    if (options.timeout === undefined && !options.signal) return finished;
-    return new Promise<MachineExit>((resolve, reject) => {
-      const timer =
-        options.timeout === undefined
-          ? undefined
-          : setTimeout(() => reject(new WaitTimeoutError(`The machine did not exit within ${options.timeout} ms`)), options.timeout);
-      options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
-      void finished.then((exit) => {
-        clearTimeout(timer);
-        resolve(exit);
-      });
-    });
+    return within(this.#finished ?? this.#finishWithoutQemu(), options, () => 'the machine to exit');
   }
 
   /** Powers the guest off, killing QEMU if it takes longer than `timeout`. */

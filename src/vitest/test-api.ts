@@ -92,7 +92,7 @@ export function withVm<Base extends { extend: Function; beforeEach: Function }>(
 function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
   let nextKey = 0;
   const register = function (this: ChainFlags, name: string | Function, optionsOrFn?: VmTestOptions | Function, maybeFn?: Function) {
-    const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn];
+    const [options, fn] = parseCall(optionsOrFn, maybeFn);
     const { testOptions, machineOptions } = splitOptions(options);
     const key = `${process.pid}-${nextKey++}`;
     optionsByKey.set(key, machineOptions);
@@ -112,7 +112,7 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
     const chain = this;
     const spread = cases.every(Array.isArray);
     return (name: string, optionsOrFn?: VmTestOptions | Function, maybeFn?: Function) => {
-      const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn];
+      const [options, fn] = parseCall(optionsOrFn, maybeFn);
       // The second parameter's destructuring tells vitest which fixtures the test uses.
       const handler = fn && function (item: unknown, { vm }: VmContext) {
         void vm;
@@ -138,6 +138,11 @@ function chainFlags(flags: ChainFlags): VitestTestOptions {
   const result: VitestTestOptions = {};
   for (const flag of ['skip', 'only', 'concurrent', 'todo', 'fails'] as const) if (flags[flag]) result[flag] = true;
   return result;
+}
+
+/** `(name, fn)` or `(name, options, fn)`, as vitest's own test functions take them. */
+function parseCall(optionsOrFn: VmTestOptions | Function | undefined, maybeFn: Function | undefined): [VmTestOptions, Function | undefined] {
+  return typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn];
 }
 
 function splitOptions(options: VmTestOptions): { testOptions: VitestTestOptions; machineOptions: MachineOptions } {

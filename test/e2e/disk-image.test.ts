@@ -4,23 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
-import { image } from './helpers.js';
+import { image, useWorkDir } from './helpers.js';
 
-let workDir: string;
-
-beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'vmspawn-e2e-disk-'));
-});
-
-afterAll(async () => {
-  await rm(workDir, { recursive: true, force: true });
-});
+const workDir = useWorkDir('vmspawn-e2e-disk-');
 
 /** Hash of the first 64 MiB, where mounting and writing an ext4 file system leaves its marks, plus size and mtime. */
 async function fingerprint(path: string): Promise<string> {
@@ -35,12 +26,12 @@ describe.each(['raw', 'qcow2'] as const)('a %s disk image', (format) => {
     const { disk } = await image();
     let path = disk.image!;
     if (format === 'qcow2') {
-      path = join(workDir, 'root.qcow2');
+      path = join(workDir(), 'root.qcow2');
       await execa('qemu-img', ['convert', '-O', 'qcow2', disk.image!, path]);
     }
     const before = await fingerprint(path);
 
-    const vm = await new Machine({ ...disk, image: path, artifactsDir: join(workDir, `art-${format}`) }).start();
+    const vm = await new Machine({ ...disk, image: path, artifactsDir: join(workDir(), `art-${format}`) }).start();
     const { stdout } = await vm.exec('findmnt -n -o SOURCE,FSTYPE /; echo written > /root/written-by-test; sync; cat /root/written-by-test');
     expect(stdout).toBe('/dev/vda ext4\nwritten');
     expect(await vm.shutdown()).toBe(0);
@@ -48,7 +39,7 @@ describe.each(['raw', 'qcow2'] as const)('a %s disk image', (format) => {
 
     if (format === 'raw') return;
     // A new machine on the same image starts from the image, not from the last run.
-    const again = await new Machine({ ...disk, image: path, artifactsDir: join(workDir, `art-${format}-again`) }).start();
+    const again = await new Machine({ ...disk, image: path, artifactsDir: join(workDir(), `art-${format}-again`) }).start();
     await expect(again.exec('test -e /root/written-by-test', { reject: false })).resolves.toMatchObject({ exitCode: 1 });
     await again.stop();
   });

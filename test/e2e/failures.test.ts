@@ -3,25 +3,16 @@
  * timeout and an aborted start with the console tail and the artifacts; never a process left behind.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { BootError, InvalidOptionsError } from '../../src/errors.js';
 import { runtimeRoot } from '../../src/host/runtime-dir.js';
 import { Machine } from '../../src/machine/machine.js';
 import { liveManagedProcesses } from '../../src/process/managed-process.js';
-import { image, processesMentioning } from './helpers.js';
+import { image, processesMentioning, useWorkDir } from './helpers.js';
 
-let workDir: string;
-
-beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'vmspawn-e2e-failures-'));
-});
-
-afterAll(async () => {
-  await rm(workDir, { recursive: true, force: true });
-});
+const workDir = useWorkDir('vmspawn-e2e-failures-');
 
 function runtimeDirs(): string[] {
   return existsSync(runtimeRoot()) ? readdirSync(runtimeRoot()) : [];
@@ -29,7 +20,7 @@ function runtimeDirs(): string[] {
 
 test('bad options fail before anything is spawned, naming each option', async () => {
   const before = runtimeDirs();
-  const start = new Machine({ linux: join(workDir, 'no-such-vmlinuz'), initrd: [join(workDir, 'no-such-initrd')] }).start();
+  const start = new Machine({ linux: join(workDir(), 'no-such-vmlinuz'), initrd: [join(workDir(), 'no-such-initrd')] }).start();
   await expect(start).rejects.toBeInstanceOf(InvalidOptionsError);
   await expect(start).rejects.toThrow(/linux: file not found: .*no-such-vmlinuz\n\s+- initrd: file not found/);
   expect(() => new Machine({ linux: '/x', cpus: -1, ram: '2X' })).toThrow(/cpus: expected at least 1 virtual CPU\n.*ram: expected a number of bytes/);
@@ -39,7 +30,7 @@ test('bad options fail before anything is spawned, naming each option', async ()
 
 test('a kernel that cannot start init fails the boot quickly, with the panic and the artifacts', async () => {
   const { initramfs } = await image();
-  const artifactsDir = join(workDir, 'panic');
+  const artifactsDir = join(workDir(), 'panic');
   const started = Date.now();
   const failure = await new Machine({ ...initramfs, kernelArgs: ['rdinit=/no/such/init'], artifactsDir, bootTimeout: 200_000 })
     .start()
@@ -58,7 +49,7 @@ test('a kernel that cannot start init fails the boot quickly, with the panic and
 
 test('a boot timeout kills the machine and reports the console tail', async () => {
   const { initramfs } = await image();
-  const artifactsDir = join(workDir, 'timeout');
+  const artifactsDir = join(workDir(), 'timeout');
   const failure = await new Machine({ ...initramfs, artifactsDir, bootTimeout: 8_000 }).start().catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(BootError);
   expect((failure as BootError).message).toMatch(/not ready within bootTimeout \(8000 ms\)/);
@@ -69,7 +60,7 @@ test('a boot timeout kills the machine and reports the console tail', async () =
 
 test('aborting start() stops the boot and the machine', async () => {
   const { initramfs } = await image();
-  const artifactsDir = join(workDir, 'abort');
+  const artifactsDir = join(workDir(), 'abort');
   const controller = new AbortController();
   setTimeout(() => controller.abort(new Error('test gave up')), 2_000);
   await expect(new Machine({ ...initramfs, artifactsDir }).start({ signal: controller.signal })).rejects.toThrow(/start\(\) was aborted: test gave up/);

@@ -1,6 +1,10 @@
 /** Shared pieces of the end-to-end tests: the default image and process checks. */
-import { readdirSync, readFileSync } from 'node:fs';
-import { inject } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { isProcessAlive, processCommandLine } from '../../src/host/process-status.js';
 import { defaultImage, type DefaultImage } from '../../src/image/default-image.js';
 import type { MachineSummary } from '../../src/machine/summary.js';
 
@@ -9,28 +13,31 @@ export async function image(): Promise<DefaultImage> {
   return inject('vitest-vmspawn:default-image') ?? defaultImage();
 }
 
-/** Whether a process with this PID exists; a zombie counts as gone. */
+/** Whether a process with this PID runs; a zombie counts as gone. */
 export function isRunning(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
+  return pid !== undefined && isProcessAlive(pid);
+}
+
+/** A fresh temporary directory for the tests of one file, deleted after them. */
+export function useWorkDir(prefix: string): () => string {
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (!dir) throw new Error('the work directory exists only while the tests run');
+    return dir;
+  };
 }
 
 /** Live processes (other than this one) whose command line contains `text`. */
 export function processesMentioning(text: string): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text) && isRunning(Number(pid));
-      } catch {
-        return false;
-      }
-    })
+    .filter((pid) => (processCommandLine(Number(pid))?.includes(text) ?? false) && isRunning(Number(pid)))
     .map(Number);
 }
 
@@ -41,7 +48,7 @@ export function machineProcesses(summary: MachineSummary): number[] {
 
 /** The private runtime directory of a QEMU process, read from its vhost-user socket argument. */
 export function runtimeDirOf(qemuPid: number): string | undefined {
-  const args = readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').split('\0');
+  const args = processCommandLine(qemuPid)?.split('\0') ?? [];
   const socket = args.map((arg) => /^socket,id=vsock,path=(.*)\/vhost-user-vsock\.sock$/.exec(arg)?.[1]).find(Boolean);
   return socket?.replaceAll(',,', ',');
 }

@@ -3,32 +3,23 @@
  * streams, several initrds, exit status, artifacts, and no process left behind.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { ExecAbortedError, ExecError } from '../../src/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
-import { image, machineProcesses } from './helpers.js';
+import { image, machineProcesses, useWorkDir } from './helpers.js';
 
-let workDir: string;
-
-beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'vmspawn-e2e-'));
-});
-
-afterAll(async () => {
-  await rm(workDir, { recursive: true, force: true });
-});
+const workDir = useWorkDir('vmspawn-e2e-');
 
 /** A cpio archive holding one file, to pass as a second initrd. */
 async function initrdWithFile(path: string, content: string): Promise<string> {
-  const root = join(workDir, 'extra-root');
+  const root = join(workDir(), 'extra-root');
   await mkdir(join(root, path, '..'), { recursive: true });
   await writeFile(join(root, path), content);
-  const archive = join(workDir, 'extra.cpio');
+  const archive = join(workDir(), 'extra.cpio');
   await execa('sh', ['-c', `cd "${root}" && find . -mindepth 1 | cpio --quiet -o -H newc > "${archive}"`]);
   return archive;
 }
@@ -39,13 +30,13 @@ describe('a booted machine', () => {
 
   beforeAll(async () => {
     const { initramfs } = await image();
-    const secretFile = join(workDir, 'loaded-secret');
+    const secretFile = join(workDir(), 'loaded-secret');
     await writeFile(secretFile, 'loaded from a file\n');
     vm = await new Machine({
       ...initramfs,
       initrd: [...initramfs.initrd, await initrdWithFile('etc/extra-initrd/marker', 'from the second initrd\n')],
       name: 'e2e-machine',
-      artifactsDir: join(workDir, 'artifacts'),
+      artifactsDir: join(workDir(), 'artifacts'),
       setCredential: {
         'mytest.greeting': 'hello from the host',
         // A socket-activated echo service on vsock port 5000, defined entirely by credentials.
@@ -114,7 +105,7 @@ describe('a booted machine', () => {
     expect(vm.journalEntries({ identifier: 'mytest', priority: 'warning' })).toHaveLength(1);
     expect(vm.journalEntries({ identifier: 'mytest', priority: 'err' })).toHaveLength(0);
 
-    const nativeFile = await vm.journal.writeNativeFile(join(workDir, 'snapshot.journal'));
+    const nativeFile = await vm.journal.writeNativeFile(join(workDir(), 'snapshot.journal'));
     const { stdout } = await execa('journalctl', ['--file', nativeFile, '-t', 'mytest', '-o', 'cat']);
     expect(stdout).toBe('hello');
   });
@@ -153,7 +144,7 @@ describe('a booted machine', () => {
 
 test('systemctl exit 42 in the guest yields exit status 42 and no process is left', async () => {
   const { initramfs } = await image();
-  const artifactsDir = join(workDir, 'exit-42');
+  const artifactsDir = join(workDir(), 'exit-42');
   const vm = await new Machine({ ...initramfs, artifactsDir }).start();
   const processes = vm.summary.processes;
   await vm.exec('systemctl exit 42', { reject: false });

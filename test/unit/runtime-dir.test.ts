@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { isProcessAlive } from '../../src/host/process-status.js';
 import { createRuntimeDir, reapStaleRuntimeDirs, removeRuntimeDir, runtimeRoot } from '../../src/host/runtime-dir.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -53,15 +54,5 @@ test('the directory of a process killed with SIGKILL is reaped, with the process
   expect(existsSync(dir)).toBe(true);
   expect(await reapStaleRuntimeDirs()).toEqual([dir]);
   expect(existsSync(dir)).toBe(false);
-  await expect.poll(() => isAlive(child)).toBe(false);
+  await expect.poll(() => isProcessAlive(child)).toBe(false);
 });
-
-/** Whether the process exists and has not exited (a zombie has). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
