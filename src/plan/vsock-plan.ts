@@ -16,6 +16,18 @@ export interface VsockPlan {
   daemon: { binary: string; args: string[] } | undefined;
 }
 
+/**
+ * The credit (`buf_alloc`) vhost-device-vsock advertises to the guest, which bounds the payload of
+ * every packet the guest sends. Since Linux 6.17 (and its stable backports, e.g. Debian's 6.12.y),
+ * the guest puts a payload of more than about 32 KiB (SKB_WITH_OVERHEAD(PAGE_SIZE <<
+ * PAGE_ALLOC_COSTLY_ORDER) minus the 44-byte header) into a non-linear skb that spans several
+ * descriptors. vhost-device-vsock 0.3 (through the virtio-vsock crate 0.12) accepts only one data
+ * descriptor and silently drops such a packet, which corrupts the stream: SSH saw a MAC error and
+ * closed its connection as soon as a command printed about 40 KiB. With a credit below that
+ * threshold the guest never builds such a packet. Its default is 64 KiB.
+ */
+export const USER_SPACE_VSOCK_CREDIT = 30 * 1024;
+
 export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemonBinary: string): VsockPlan {
   switch (kind) {
     case 'user-space':
@@ -26,7 +38,13 @@ export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemo
           '-device', `vhost-user-vsock-pci,chardev=vsock,id=vsock0,${pciAddress('vsock')}`,
         ],
         // One daemon per machine, so the guest CID can always be the first one free, 3.
-        daemon: { binary: daemonBinary, args: ['--guest-cid', '3', '--socket', layout.vhostUserSocket, '--uds-path', layout.vsockSocket] },
+        daemon: {
+          binary: daemonBinary,
+          args: [
+            '--guest-cid', '3', '--socket', layout.vhostUserSocket, '--uds-path', layout.vsockSocket,
+            '--tx-buffer-size', String(USER_SPACE_VSOCK_CREDIT),
+          ],
+        },
       };
   }
 }

@@ -95,7 +95,7 @@ describe('QEMU command line', () => {
   test('the vsock daemon gets its own sockets in the runtime directory', () => {
     expect(plan({}).vsock.daemon).toEqual({
       binary: '/usr/bin/vhost-device-vsock',
-      args: ['--guest-cid', '3', '--socket', '/run/vm-1/vhost-user-vsock.sock', '--uds-path', '/run/vm-1/vsock'],
+      args: ['--guest-cid', '3', '--socket', '/run/vm-1/vhost-user-vsock.sock', '--uds-path', '/run/vm-1/vsock', '--tx-buffer-size', '30720'],
     });
   });
 
