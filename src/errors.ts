@@ -81,7 +81,7 @@ export class ExecError extends VmspawnError {
     const status = signal
       ? `was killed by signal ${signal}`
       : exitCode === null
-        ? 'ended without reporting an exit status (the connection closed first: did the command shut the guest down?)'
+        ? 'ended without reporting an exit status'
         : `exited with status ${exitCode}`;
     const output = [
       stderr.trim() ? `stderr:\n${indent(tail(stderr))}` : '',
@@ -108,6 +108,29 @@ export class ExecAbortedError extends VmspawnError {
       reason === 'timeout'
         ? `Command in the guest did not finish within ${timeoutMs} ms: ${command}`
         : `Command in the guest was aborted: ${command}`,
+    );
+  }
+}
+
+/**
+ * The SSH connection a command ran on closed before the command ended: because the guest shut down
+ * or because the connection was lost (sshd killed or restarted). After a loss, the next `exec()`
+ * opens a new connection.
+ */
+export class ExecConnectionLostError extends VmspawnError {
+  override name = 'ExecConnectionLostError';
+  constructor(
+    readonly command: string,
+    /** Why the connection closed, as far as the machine knows. */
+    readonly reason: 'guest-stopped' | 'connection-lost',
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(
+      reason === 'guest-stopped'
+        ? `Command in the guest did not finish: the guest shut down while it ran: ${command}`
+        : `Command in the guest did not finish: the SSH connection to the guest was lost while it ran (was sshd stopped?); ` +
+            `the machine is still running and the next exec() connects again: ${command}`,
     );
   }
 }

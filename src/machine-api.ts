@@ -5,7 +5,7 @@ export { Machine, startMachine, type StartOptions } from './machine/machine.js';
 export { StartedMachine, type MachineState, type ShutdownOptions } from './machine/started-machine.js';
 export type { MachineExit, MachineSummary } from './machine/summary.js';
 export type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './options/machine-options.js';
-export type { ExecOptions, ExecResult } from './ssh/ssh-session.js';
+export type { ExecOptions, ExecResult } from './ssh/exec-types.js';
 export type { ConnectOptions } from './transport/vsock-transport.js';
 export type { JournalEntry, JournalMatch, PriorityName } from './journal/journal-entry.js';
 export type { MachineJournal } from './journal/machine-journal.js';
@@ -17,6 +17,7 @@ export { defaultImage, type BootSource, type DefaultImage, type DefaultImageMani
 export {
   BootError,
   ExecAbortedError,
+  ExecConnectionLostError,
   ExecError,
   InvalidOptionsError,
   MachineStateError,

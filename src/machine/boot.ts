@@ -21,6 +21,7 @@ import { planMachine } from '../plan/plan-machine.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { QmpClient } from '../process/qmp-client.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
+import { SshConnection } from '../ssh/ssh-connection.js';
 import { SshSession } from '../ssh/ssh-session.js';
 import { UserSpaceVsock } from '../transport/user-space-vsock.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
@@ -33,6 +34,8 @@ import { StartedMachine } from './started-machine.js';
 /** After READY=1, how long ssh-access.target may still take before SSH is declared missing. */
 const SSH_TARGET_GRACE_MS = 15_000;
 const SSH_RETRY_MS = 250;
+const SSH_CONNECT_TIMEOUT_MS = 10_000;
+const SSH_HANDSHAKE_TIMEOUT_MS = 30_000;
 const DAEMON_SOCKET_TIMEOUT_MS = 10_000;
 
 let reaped: Promise<unknown> | undefined;
@@ -139,11 +142,15 @@ async function waitUntilReady(
         );
       });
     }
-    const session = await connectSsh(transport, keys, deadline, stopWaiting.signal, () => runtime.state === 'exited', (error) =>
+    const first = await connectSsh(transport, keys, deadline, stopWaiting.signal, () => runtime.state === 'exited', (error) =>
       runtime.log.info(`SSH attempt failed: ${error.message}`),
     );
     runtime.sshReadyAfterMs = runtime.sinceQemuStart();
-    return session;
+    return new SshSession(first, {
+      connect: async () => SshConnection.open(await transport.connect(22, { timeout: SSH_CONNECT_TIMEOUT_MS }), { keys, timeout: SSH_HANDSHAKE_TIMEOUT_MS }),
+      guestRunning: () => runtime.state === 'starting' || runtime.state === 'running',
+      log: (message) => runtime.log.info(message),
+    });
   };
   try {
     return await Promise.race([becomeReady(), ...failures]);
@@ -159,14 +166,14 @@ async function connectSsh(
   signal: AbortSignal,
   machineExited: () => boolean,
   onAttemptFailed: (error: Error) => void,
-): Promise<SshSession> {
+): Promise<SshConnection> {
   let lastError: Error | undefined;
   while (!signal.aborted && !machineExited()) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     try {
-      const stream = await transport.connect(22, { timeout: Math.min(remaining, 10_000), signal });
-      return await SshSession.open(stream, { keys, timeout: Math.min(remaining, 30_000) });
+      const stream = await transport.connect(22, { timeout: Math.min(remaining, SSH_CONNECT_TIMEOUT_MS), signal });
+      return await SshConnection.open(stream, { keys, timeout: Math.min(remaining, SSH_HANDSHAKE_TIMEOUT_MS) });
     } catch (error) {
       lastError = error as Error;
       onAttemptFailed(lastError);

@@ -1,187 +1,198 @@
 /**
- * One SSH connection per machine, over a vsock stream, with one channel per command: a new
- * connection costs a full key exchange (about a second under TCG), a channel a few milliseconds.
+ * The SSH side of a machine: commands run on channels of a few long-lived connections, because a
+ * new connection costs a full key exchange (about a second under TCG) and a channel a few
+ * milliseconds. A connection carries as many commands at once as the guest's sshd allows
+ * (`MaxSessions`, 10 by default); beyond that a further connection is opened, up to
+ * {@link MAX_CONNECTIONS}, and beyond those commands wait for a free channel. A connection that is
+ * lost (sshd killed or restarted) is replaced when the next command needs one.
  */
 import { randomUUID } from 'node:crypto';
-import type { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
-import { ExecAbortedError, ExecError, MachineStateError, VmspawnError } from '../errors.js';
-import type { MachineSshKeys } from './keys.js';
+import { ExecAbortedError, MachineStateError, VmspawnError } from '../errors.js';
+import type { ExecOptions, ExecResult } from './exec-types.js';
+import { runOnChannel } from './run-command.js';
 import { quoteArgument, toShellCommand } from './shell-quote.js';
+import { ChannelRefusedError, type SshConnection } from './ssh-connection.js';
 
-export interface ExecOptions {
-  /** Written to the command's standard input, which is then closed. */
-  input?: string | Uint8Array;
-  /**
-   * Milliseconds after which the command is abandoned (its channel closed) with an {@link ExecAbortedError}.
-   * @default no limit (bounded by the test's own timeout)
-   */
-  timeout?: number;
-  /** Abandons the command when aborted. */
-  signal?: AbortSignal;
-  /**
-   * Throw an {@link ExecError} when the command exits with a non-zero status or is killed by a signal.
-   * With `false`, the result is returned and `failed` tells.
-   * @default true
-   */
-  reject?: boolean;
-  /**
-   * Remove one trailing newline from stdout and stderr.
-   * @default true
-   */
-  stripFinalNewline?: boolean;
-}
+export type { ExecOptions, ExecResult } from './exec-types.js';
 
-export interface ExecResult {
-  /** The command line as the guest's shell ran it. */
-  command: string;
-  stdout: string;
-  stderr: string;
-  /** Exit status; `null` when the command was killed by a signal. */
-  exitCode: number | null;
-  /** Name of the signal that killed the command, e.g. `KILL`. */
-  signal: string | undefined;
-  /** Whether the command exited with a non-zero status or was killed. */
-  failed: boolean;
-  /** Milliseconds from sending the request to the channel closing. */
-  durationMs: number;
-}
+/** Connections a session opens at most; 40 commands at once with sshd's defaults. */
+export const MAX_CONNECTIONS = 4;
 
 export interface SshSessionOptions {
-  keys: MachineSshKeys;
-  /** Handshake deadline in milliseconds. */
-  timeout: number;
-  /** Called when the connection drops. */
-  onClose?: () => void;
+  /** Opens and authenticates one more connection to the guest. */
+  connect: () => Promise<SshConnection>;
+  /** Whether the guest still runs; a connection that closes while it does not was not lost. */
+  guestRunning: () => boolean;
+  /** Where the session says what it did (new connections, losses). */
+  log: (message: string) => void;
+}
+
+interface Waiter {
+  wake: () => void;
 }
 
 export class SshSession {
+  readonly #connections: SshConnection[] = [];
+  readonly #waiters = new Set<Waiter>();
+  #connecting: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(private readonly client: ssh2.Client) {}
-
-  /** Runs the SSH handshake over `stream`, accepting only the pinned host key. */
-  static open(stream: Duplex, options: SshSessionOptions): Promise<SshSession> {
-    const client = new ssh2.Client();
-    return new Promise<SshSession>((resolve, reject) => {
-      let hostKeyMismatch = false;
-      client.once('ready', () => {
-        client.off('error', onError);
-        const session = new SshSession(client);
-        client.on('error', () => undefined);
-        client.once('close', () => {
-          session.#closed = true;
-          options.onClose?.();
-        });
-        resolve(session);
-      });
-      const onError = (error: Error) => {
-        client.end();
-        reject(
-          hostKeyMismatch
-            ? new VmspawnError('The guest presented an SSH host key other than the one the engine installed (tmpfiles.extra credential); refusing to connect.')
-            : new VmspawnError(`SSH handshake with the guest failed: ${error.message}`, { cause: error }),
-        );
-      };
-      client.once('error', onError);
-      client.connect({
-        sock: stream as never,
-        username: 'root',
-        privateKey: options.keys.clientPrivateKey,
-        readyTimeout: options.timeout,
-        algorithms: { serverHostKey: ['ssh-ed25519'] },
-        hostVerifier: (key: Buffer) => {
-          hostKeyMismatch = !key.equals(options.keys.hostPublicKeyBlob);
-          return !hostKeyMismatch;
-        },
-      });
-    });
+  /** Starts with the connection made during boot. */
+  constructor(
+    first: SshConnection,
+    private readonly options: SshSessionOptions,
+  ) {
+    this.#adopt(first);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** Connections open now. */
+  get connectionCount(): number {
+    return this.#connections.length;
+  }
+
   /** Runs `command` (a shell command line, or an argument vector that is quoted for the shell). */
-  exec(command: string | readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: string | readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const commandLine = toShellCommand(command);
-    if (this.#closed) return Promise.reject(new MachineStateError(`Cannot run "${commandLine}": the SSH connection to the guest is closed.`));
+    if (this.#closed) throw new MachineStateError(`Cannot run "${commandLine}": the SSH session of this machine is closed.`);
     const started = performance.now();
-    const abandonable = options.timeout !== undefined || options.signal !== undefined;
+    const deadline = options.timeout === undefined ? undefined : started + options.timeout;
+    const abandonable = deadline !== undefined || options.signal !== undefined;
     // sshd ignores signal requests for commands without a terminal, so a command that may be
     // abandoned runs with a marker in its environment, which its descendants inherit and by
     // which they are found and killed.
     const marker = abandonable ? `VMSPAWN_EXEC_ID=${randomUUID()}` : undefined;
     const remoteCommand = marker ? `exec env ${marker} "$SHELL" -c ${quoteArgument(commandLine)}` : commandLine;
-    return new Promise<ExecResult>((resolve, reject) => {
-      this.client.exec(remoteCommand, (error, channel) => {
-        if (error) return reject(new VmspawnError(`Cannot start "${commandLine}" in the guest: ${error.message}`, { cause: error }));
-        const stdout: Buffer[] = [];
-        const stderr: Buffer[] = [];
-        let exitCode: number | null = null;
-        let exitSignal: string | undefined;
-        let settled = false;
-        const text = (chunks: Buffer[]) => {
-          const value = Buffer.concat(chunks).toString('utf8');
-          return options.stripFinalNewline === false ? value : value.replace(/\r?\n$/, '');
-        };
-        const finish = (outcome: { result: ExecResult } | { error: Error }) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-          if ('error' in outcome) reject(outcome.error);
-          else resolve(outcome.result);
-        };
-        // Settles at once: the guest's sshd may keep the channel open until the command ends.
-        const abandon = (reason: 'timeout' | 'aborted') => {
-          finish({ error: new ExecAbortedError(commandLine, reason, text(stdout), text(stderr), options.timeout) });
-          channel.close();
-          if (marker) this.#killMarked(marker);
-        };
-        const timer = options.timeout === undefined ? undefined : setTimeout(() => abandon('timeout'), options.timeout);
-        const onAbort = () => abandon('aborted');
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        if (options.signal?.aborted) onAbort();
 
-        channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-        channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-        channel.on('exit', (code: number | null, signalName?: string) => {
-          exitCode = code;
-          exitSignal = signalName ?? undefined;
+    const abandoned = (reason: 'timeout' | 'aborted') => new ExecAbortedError(commandLine, reason, '', '', options.timeout);
+    for (let attempt = 1; ; attempt++) {
+      const connection = await this.#acquire(deadline, options.signal, abandoned);
+      let channel;
+      try {
+        channel = await connection.exec(remoteCommand);
+      } catch (error) {
+        this.#release(connection);
+        if (error instanceof ChannelRefusedError && connection.channels > 0) {
+          // The server allows fewer channels than assumed: remember its limit and try again.
+          connection.capacity = Math.max(1, connection.channels);
+          this.options.log(`ssh: the guest's sshd allows ${connection.capacity} commands per connection`);
+          continue;
+        }
+        if (connection.closed && attempt < MAX_CONNECTIONS) continue;
+        throw new VmspawnError(`Cannot start "${commandLine}" in the guest: ${(error as Error).message}`, { cause: error });
+      }
+      try {
+        return await runOnChannel(
+          channel,
+          {
+            commandLine,
+            started,
+            whyClosedEarly: () => (!connection.closed ? undefined : this.options.guestRunning() && connection.lost ? 'connection-lost' : 'guest-stopped'),
+            onAbandon: () => marker && this.#killMarked(marker),
+          },
+          options,
+          deadline,
+        );
+      } finally {
+        this.#release(connection);
+      }
+    }
+  }
+
+  /** Closes every connection; later commands fail. */
+  close(): void {
+    this.#closed = true;
+    for (const connection of this.#connections) connection.close();
+    for (const waiter of this.#waiters) waiter.wake();
+  }
+
+  /** A connection with a free channel, reserved for the caller; opens or waits for one when none is free. */
+  async #acquire(deadline: number | undefined, signal: AbortSignal | undefined, abandoned: (reason: 'timeout' | 'aborted') => Error): Promise<SshConnection> {
+    for (;;) {
+      if (this.#closed) throw new MachineStateError('The SSH session of this machine was closed.');
+      if (signal?.aborted) throw abandoned('aborted');
+      if (deadline !== undefined && performance.now() >= deadline) throw abandoned('timeout');
+      const free = this.#connections.find((connection) => !connection.closed && connection.channels < connection.capacity);
+      if (free) {
+        free.channels++;
+        return free;
+      }
+      if (!this.#connecting && this.#connections.length < MAX_CONNECTIONS) {
+        this.#connecting = this.#openConnection().finally(() => {
+          this.#connecting = undefined;
+          this.#wakeAll();
         });
-        channel.on('close', () => {
-          const result: ExecResult = {
-            command: commandLine,
-            stdout: text(stdout),
-            stderr: text(stderr),
-            exitCode,
-            signal: exitSignal,
-            failed: exitCode !== 0,
-            durationMs: performance.now() - started,
-          };
-          if (result.failed && options.reject !== false) {
-            finish({ error: new ExecError(commandLine, exitCode, result.stdout, result.stderr, exitSignal) });
-          } else {
-            finish({ result });
-          }
-        });
-        channel.end(options.input === undefined ? undefined : Buffer.from(options.input));
-      });
+        // A failed connection attempt fails the commands that needed it, not the session.
+        await this.#connecting;
+        continue;
+      }
+      await this.#waitForChange(deadline, signal);
+    }
+  }
+
+  async #openConnection(): Promise<void> {
+    if (!this.options.guestRunning()) throw new MachineStateError('The guest is not running: no new SSH connection is opened.');
+    const reason = this.#connections.length === 0 ? 'the previous one was lost' : `${this.#connections.length} connection(s) busy`;
+    const started = performance.now();
+    try {
+      const connection = await this.options.connect();
+      this.options.log(`ssh: opened connection ${this.#connections.length + 1} (${reason}) in ${Math.round(performance.now() - started)} ms`);
+      this.#adopt(connection);
+    } catch (error) {
+      this.options.log(`ssh: opening a connection failed (${reason}): ${(error as Error).message}`);
+      throw new VmspawnError(`Cannot open an SSH connection to the guest (${reason}): ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  #adopt(connection: SshConnection): void {
+    if (this.#closed) return connection.close();
+    this.#connections.push(connection);
+    connection.onClose((unexpected) => {
+      this.#connections.splice(this.#connections.indexOf(connection), 1);
+      if (unexpected && !this.#closed && this.options.guestRunning()) {
+        this.options.log(`ssh: a connection to the guest was lost with ${connection.channels} command(s) running; the next command connects again`);
+      }
+      this.#wakeAll();
     });
   }
 
-  close(): void {
-    this.#closed = true;
-    this.client.end();
+  #release(connection: SshConnection): void {
+    connection.channels--;
+    this.#wakeAll();
   }
 
-  /** Kills every guest process whose environment carries `marker` (best effort, not awaited). */
+  #wakeAll(): void {
+    for (const waiter of this.#waiters) waiter.wake();
+  }
+
+  /** Resolves when a channel or connection frees up, or the deadline or signal ends the wait (then the caller re-checks). */
+  #waitForChange(deadline: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = deadline === undefined ? undefined : setTimeout(() => waiter.wake(), Math.max(0, deadline - performance.now()));
+      const waiter: Waiter = {
+        wake: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', waiter.wake);
+          this.#waiters.delete(waiter);
+          resolve();
+        },
+      };
+      this.#waiters.add(waiter);
+      signal?.addEventListener('abort', waiter.wake, { once: true });
+    });
+  }
+
+  /**
+   * Kills every guest process whose environment carries `marker` (not awaited). One grep reads all
+   * environments at once: a loop with a process per candidate took seconds under load.
+   */
   #killMarked(marker: string): void {
     const script =
-      'for environ in /proc/[0-9]*/environ; do ' +
-      `if tr '\\0' '\\n' < "$environ" 2>/dev/null | grep -qxF ${quoteArgument(marker)}; then ` +
-      'pid=${environ#/proc/}; kill -KILL "${pid%/environ}" 2>/dev/null; fi; done';
-    if (!this.#closed) this.client.exec(script, (error, channel) => error || channel.resume().end());
+      `for environ in $(grep -lzxF ${quoteArgument(marker)} /proc/[0-9]*/environ 2>/dev/null); do ` +
+      'pid=${environ#/proc/}; kill -KILL "${pid%/environ}" 2>/dev/null; done; true';
+    if (!this.#closed) void this.exec(script, { reject: false }).catch(() => undefined);
   }
 }

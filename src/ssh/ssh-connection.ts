@@ -1,0 +1,117 @@
+/**
+ * One authenticated SSH connection over a vsock stream, pinned to the machine's host key. It counts
+ * its open channels, so that the session can stay within what the guest's sshd allows at once
+ * (OpenSSH's `MaxSessions`, 10 by default).
+ */
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import { VmspawnError } from '../errors.js';
+import type { MachineSshKeys } from './keys.js';
+
+/** What OpenSSH's sshd allows by default (`MaxSessions 10`); lowered when a server refuses earlier. */
+export const DEFAULT_CHANNELS_PER_CONNECTION = 10;
+
+export interface SshConnectionOptions {
+  keys: MachineSshKeys;
+  /** Handshake deadline in milliseconds. */
+  timeout: number;
+}
+
+/** The guest's sshd presented another host key than the one the engine installed. */
+export class HostKeyMismatchError extends VmspawnError {
+  override name = 'HostKeyMismatchError';
+}
+
+/** The server refused to open one more channel on this connection. */
+export class ChannelRefusedError extends VmspawnError {
+  override name = 'ChannelRefusedError';
+}
+
+export class SshConnection {
+  /** Channels open now, or reserved by a command about to open one. */
+  channels = 0;
+  /** How many channels the server accepts at once on this connection. */
+  capacity = DEFAULT_CHANNELS_PER_CONNECTION;
+  #closed = false;
+  #closedOnPurpose = false;
+  readonly #closeListeners = new Set<(unexpected: boolean) => void>();
+
+  private constructor(private readonly client: ssh2.Client) {
+    client.on('error', () => undefined);
+    client.once('close', () => {
+      this.#closed = true;
+      for (const listener of this.#closeListeners) listener(!this.#closedOnPurpose);
+    });
+  }
+
+  /** Runs the SSH handshake over `stream`, accepting only the pinned host key. */
+  static open(stream: Duplex, options: SshConnectionOptions): Promise<SshConnection> {
+    const client = new ssh2.Client();
+    return new Promise<SshConnection>((resolve, reject) => {
+      let hostKeyMismatch = false;
+      const onError = (error: Error) => {
+        client.end();
+        stream.destroy();
+        reject(
+          hostKeyMismatch
+            ? new HostKeyMismatchError('The guest presented an SSH host key other than the one the engine installed (tmpfiles.extra credential); refusing to connect. Does the image bring its own /etc/ssh/ssh_host_ed25519_key that the credential cannot replace?')
+            : new VmspawnError(`SSH handshake with the guest failed: ${error.message}`, { cause: error }),
+        );
+      };
+      client.once('ready', () => {
+        client.off('error', onError);
+        resolve(new SshConnection(client));
+      });
+      client.once('error', onError);
+      client.connect({
+        sock: stream as never,
+        username: 'root',
+        privateKey: options.keys.clientPrivateKey,
+        readyTimeout: options.timeout,
+        algorithms: { serverHostKey: ['ssh-ed25519'] },
+        hostVerifier: (key: Buffer) => {
+          hostKeyMismatch = !key.equals(options.keys.hostPublicKeyBlob);
+          return !hostKeyMismatch;
+        },
+      });
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether the connection ended without {@link close} being called. */
+  get lost(): boolean {
+    return this.#closed && !this.#closedOnPurpose;
+  }
+
+  /** Calls `listener` once the connection has closed; `unexpected` is true unless {@link close} closed it. */
+  onClose(listener: (unexpected: boolean) => void): () => void {
+    if (this.#closed) {
+      listener(!this.#closedOnPurpose);
+      return () => undefined;
+    }
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
+  }
+
+  /** Opens a session channel running `command`; rejects with {@link ChannelRefusedError} when the server is full. */
+  exec(command: string): Promise<ssh2.ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (error, channel) => {
+        if (!error) return resolve(channel);
+        // ssh2 reports a refused channel as "(SSH) Channel open failure: …" with the protocol's reason code.
+        if ('reason' in error || /channel open failure/i.test(error.message)) {
+          return reject(new ChannelRefusedError(`The guest's sshd refused a new channel: ${error.message}`, { cause: error }));
+        }
+        reject(error);
+      });
+    });
+  }
+
+  close(): void {
+    this.#closedOnPurpose = true;
+    this.client.end();
+  }
+}
