@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { defaultImage, Machine } from '../dist/machine-api.js';
 import { generateMachineKeys } from '../dist/ssh/keys.js';
-import { SshSession } from '../dist/ssh/ssh-session.js';
+import { SshConnection } from '../dist/ssh/ssh-connection.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const execRounds = Number(process.env.BENCH_EXEC_ROUNDS ?? 50);
@@ -74,7 +74,7 @@ async function measureExec(vm) {
   for (let i = 0; i < Math.min(5, execRounds); i++) {
     const started = performance.now();
     const stream = await vm.connect(22);
-    await SshSession.open(stream, { keys: generateMachineKeys('bench'), timeout: 30_000 }).catch(() => undefined);
+    await SshConnection.open(stream, { keys: generateMachineKeys('bench'), timeout: 30_000 }).catch(() => undefined);
     connection.push(performance.now() - started);
   }
   return { channel: median(channel), connection: median(connection) };

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 
 /** Whether `pid` is a running process; a zombie (exited, status not yet collected) is not. */
 export function isProcessAlive(pid: number): boolean {
+  // kill(0) and kill(-N) address process groups, not a process.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch (error) {

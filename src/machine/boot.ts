@@ -26,6 +26,7 @@ import { SshSession } from '../ssh/ssh-session.js';
 import { UserSpaceVsock } from '../transport/user-space-vsock.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
 import { readTail } from '../util/read-tail.js';
+import { guestStopsWithin } from './guest-stopping.js';
 import { MachineLog } from './machine-log.js';
 import { MachineRuntime } from './machine-runtime.js';
 import { materializePlan } from './materialize-plan.js';
@@ -149,6 +150,7 @@ async function waitUntilReady(
     return new SshSession(first, {
       connect: async () => SshConnection.open(await transport.connect(22, { timeout: SSH_CONNECT_TIMEOUT_MS }), { keys, timeout: SSH_HANDSHAKE_TIMEOUT_MS }),
       guestRunning: () => runtime.state === 'starting' || runtime.state === 'running',
+      guestStopsWithin: (graceMs) => guestStopsWithin(runtime, graceMs),
       log: (message) => runtime.log.info(message),
     });
   };

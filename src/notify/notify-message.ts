@@ -45,6 +45,21 @@ export function deactivatedUnitOf(message: NotifyMessage): string | undefined {
   return message.fields.X_SYSTEMD_UNIT_INACTIVE;
 }
 
+/**
+ * Whether the message shows the guest shutting down: the targets a running system keeps active
+ * going inactive (multi-user, ssh-access, graphical), shutdown.target starting, or the final
+ * `EXIT_STATUS=` / `X_SYSTEMD_SHUTDOWN=`.
+ */
+export function isShutdownSign(message: NotifyMessage): boolean {
+  const deactivated = deactivatedUnitOf(message);
+  return (
+    (deactivated !== undefined && ['multi-user.target', 'ssh-access.target', 'graphical.target'].includes(deactivated)) ||
+    activatedUnitOf(message) === 'shutdown.target' ||
+    message.fields.X_SYSTEMD_SHUTDOWN !== undefined ||
+    exitStatusOf(message) !== undefined
+  );
+}
+
 /** One line of notify.log: time and the message with newlines shown as spaces. */
 export function formatNotifyLogLine(message: NotifyMessage): string {
   return `${(message.time / 1000).toFixed(3).padStart(9)}s ${message.raw.replaceAll('\n', ' ')}\n`;

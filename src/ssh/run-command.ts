@@ -11,8 +11,8 @@ export interface RunningCommand {
   commandLine: string;
   /** When the caller asked for it (performance.now()), for `durationMs`. */
   started: number;
-  /** Why the channel closed without an exit status, asked only when it did. */
-  whyClosedEarly: () => 'guest-stopped' | 'connection-lost' | undefined;
+  /** Why the channel closed without an exit status (undefined: the connection is up), asked only when it did. */
+  whyClosedEarly: () => Promise<'guest-stopped' | 'connection-lost' | undefined>;
   /** Ends what the command started in the guest after it was abandoned. */
   onAbandon: () => void;
 }
@@ -67,9 +67,14 @@ export function runOnChannel(channel: ssh2.ClientChannel, command: RunningComman
       if (exitCode === null && exitSignal === undefined) {
         // The connection closes its channels before it reports its own end: ask on the next turn.
         setImmediate(() => {
-          const early = command.whyClosedEarly();
-          if (early) finish({ error: new ExecConnectionLostError(commandLine, early, result.stdout, result.stderr) });
-          else settleWith(result);
+          void command.whyClosedEarly().then((early) => {
+            // A command that stopped the guest (poweroff, systemctl exit) returns its result under reject: false.
+            if (early === 'connection-lost' || (early === 'guest-stopped' && options.reject !== false)) {
+              finish({ error: new ExecConnectionLostError(commandLine, early, result.stdout, result.stderr) });
+            } else {
+              settleWith(result);
+            }
+          });
         });
       } else {
         settleWith(result);

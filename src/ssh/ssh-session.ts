@@ -18,11 +18,16 @@ export type { ExecOptions, ExecResult } from './exec-types.js';
 /** Connections a session opens at most; 40 commands at once with sshd's defaults. */
 export const MAX_CONNECTIONS = 4;
 
+/** How long after a connection closed the guest may take to show that it is shutting down. */
+const SHUTDOWN_SIGN_GRACE_MS = 3_000;
+
 export interface SshSessionOptions {
   /** Opens and authenticates one more connection to the guest. */
   connect: () => Promise<SshConnection>;
-  /** Whether the guest still runs; a connection that closes while it does not was not lost. */
+  /** Whether the guest still runs; no new connection is opened when it does not. */
   guestRunning: () => boolean;
+  /** Whether the guest is shutting down, or shows it within `graceMs`: then a closed connection was not lost. */
+  guestStopsWithin: (graceMs: number) => Promise<boolean>;
   /** Where the session says what it did (new connections, losses). */
   log: (message: string) => void;
 }
@@ -90,7 +95,7 @@ export class SshSession {
           {
             commandLine,
             started,
-            whyClosedEarly: () => (!connection.closed ? undefined : this.options.guestRunning() && connection.lost ? 'connection-lost' : 'guest-stopped'),
+            whyClosedEarly: () => this.#whyClosedEarly(connection),
             onAbandon: () => marker && this.#killMarked(marker),
           },
           options,
@@ -100,6 +105,13 @@ export class SshSession {
         this.#release(connection);
       }
     }
+  }
+
+  /** Why a channel of `connection` closed without an exit status; undefined while the connection is up. */
+  async #whyClosedEarly(connection: SshConnection): Promise<'guest-stopped' | 'connection-lost' | undefined> {
+    if (!connection.closed) return undefined;
+    if (!connection.lost || (await this.options.guestStopsWithin(SHUTDOWN_SIGN_GRACE_MS))) return 'guest-stopped';
+    return 'connection-lost';
   }
 
   /** Closes every connection; later commands fail. */

@@ -167,6 +167,8 @@ describe('test.vm in a vitest run', () => {
     // QEMU (named by its console log in the artifacts) and the vsock daemon (by its sockets).
     expect(processesMentioning(join(dir, 'artifacts'))).toHaveLength(1);
     expect(processesMentioning(runtimeDir)).toHaveLength(2);
+    const worker = Number((await readFile(join(runtimeDir, 'owner'), 'utf8')).split(' ')[0]);
+    expect(isRunning(worker)).toBe(true);
 
     run.kill('SIGKILL');
     await run;
@@ -176,7 +178,6 @@ describe('test.vm in a vitest run', () => {
     expect(processesMentioning(runtimeDir)).toEqual([]);
 
     // The orphaned worker ends too, deleting its private runtime directory on the way out.
-    const worker = Number((await readFile(join(runtimeDir, 'owner'), 'utf8').catch(() => '0')).split(' ')[0]);
     while (isRunning(worker) && Date.now() < deadline2) await sleep(100);
     expect(isRunning(worker)).toBe(false);
     await reapStaleRuntimeDirs();

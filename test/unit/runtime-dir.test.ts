@@ -56,3 +56,8 @@ test('the directory of a process killed with SIGKILL is reaped, with the process
   expect(existsSync(dir)).toBe(false);
   await expect.poll(() => isProcessAlive(child)).toBe(false);
 });
+
+test('process ids that address groups, not a process, are never alive', () => {
+  expect(isProcessAlive(process.pid)).toBe(true);
+  for (const pid of [0, -1, -process.pid, 1.5, Number.NaN]) expect(isProcessAlive(pid), String(pid)).toBe(false);
+});
