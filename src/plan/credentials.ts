@@ -1,6 +1,7 @@
 /**
  * The system credentials a machine receives over SMBIOS type 11: the engine's own (readiness
- * socket, journal destination, SSH keys, hostname) merged with the user's.
+ * socket, journal destination, SSH keys, hostname, the lifted journald rate limit) merged with the
+ * user's.
  */
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { journaldRateLimitCredentials } from './journald-rate-limit.js';
