@@ -9,6 +9,7 @@ export type { ExecOptions, ExecResult } from './ssh/exec-types.js';
 export type { ConnectOptions } from './transport/vsock-transport.js';
 export type { JournalEntry, JournalMatch, PriorityName } from './journal/journal-entry.js';
 export type { MachineJournal } from './journal/machine-journal.js';
+export type { JournalSuppression } from './journal/suppressed-messages.js';
 export type { NotifyEvents } from './notify/notify-events.js';
 export type { NotifyMessage } from './notify/notify-message.js';
 export type { QmpClient, QmpEvent } from './process/qmp-client.js';

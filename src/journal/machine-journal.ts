@@ -8,9 +8,11 @@ import { EventLog, type WaitOptions } from '../util/event-log.js';
 import { JournalExportParser } from './export-parser.js';
 import { describeMatch, matchesEntry, toJournalEntry, type JournalEntry, type JournalMatch } from './journal-entry.js';
 import { writeNativeJournal, type NativeJournalResult } from './journal-remote.js';
+import { readSuppressionReport, SuppressionTally, type JournalSuppression } from './suppressed-messages.js';
 
 export class MachineJournal {
   readonly #log = new EventLog<JournalEntry>();
+  readonly #suppression = new SuppressionTally();
   #file: FileHandle | undefined;
   #writes: Promise<unknown> = Promise.resolve();
   #listener: VsockListener | undefined;
@@ -30,6 +32,16 @@ export class MachineJournal {
   /** Resolves with the first matching entry, already received or still to come. */
   waitFor(match: JournalMatch, options?: WaitOptions): Promise<JournalEntry> {
     return this.#log.waitFor((entry) => matchesEntry(entry, match), () => describeMatch(match), options);
+  }
+
+  /**
+   * Messages the guest's journald dropped because of its rate limit, as journald reported them
+   * ("Suppressed N messages from UNIT"): in all and by unit. journald reports a unit's drops when
+   * that unit logs again after the rate limit interval (`RateLimitIntervalSec`, 30 s by default),
+   * so drops still unreported are not in here. Zero when the limit is lifted (`journalRateLimit: false`).
+   */
+  get suppressed(): JournalSuppression {
+    return this.#suppression.snapshot();
   }
 
   /** Calls `listener` for every entry from now on; returns a function that unsubscribes. */
@@ -62,6 +74,8 @@ export class MachineJournal {
       const parser = new JournalExportParser(({ fields, bytes }) => {
         const file = this.#file;
         if (file) this.#writes = this.#writes.then(() => file.write(bytes));
+        const report = readSuppressionReport(fields);
+        if (report) this.#suppression.add(report);
         this.#log.push(toJournalEntry(fields));
       });
       socket.on('data', (chunk: Buffer) => parser.write(chunk));

@@ -10,6 +10,7 @@ import type { AcceleratorChoice } from '../host/accelerator.js';
 import { removeRuntimeDir } from '../host/runtime-dir.js';
 import type { VsockChoice } from '../host/vsock-choice.js';
 import { MachineJournal } from '../journal/machine-journal.js';
+import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
 import { NotifyEvents } from '../notify/notify-events.js';
 import { formatNotifyLogLine } from '../notify/notify-message.js';
 import { listenForNotifications } from '../notify/notify-listener.js';
@@ -101,7 +102,13 @@ export class MachineRuntime {
         this.notify.push(message);
       }),
     );
-    if (this.options.forwardJournal) await this.journal.listen(transport, this.parts.ports.journal);
+    if (this.options.forwardJournal) {
+      await this.journal.listen(transport, this.parts.ports.journal);
+      this.journal.subscribe((entry) => {
+        const report = readSuppressionReport(entry.fields);
+        if (report) this.log.info(describeSuppression(report));
+      });
+    }
   }
 
   /** @internal Records the vsock daemon, which must outlive QEMU and is stopped after it. */
@@ -175,6 +182,7 @@ export class MachineRuntime {
       processes: { qemu: this.#qemu?.pid, vsockDaemon: this.#vsockDaemon?.pid },
       notifyMessages: this.notify.messages.length,
       journalEntries: this.journal.entries().length,
+      journalSuppressed: this.journal.suppressed,
       nativeJournal: this.#nativeJournal,
       exit: this.#exit,
       error: this.bootError,

@@ -2,6 +2,7 @@
  * What summary.json in the artifacts holds: how the machine was run, how long it took to become
  * ready, and how it ended.
  */
+import type { JournalSuppression } from '../journal/suppressed-messages.js';
 
 /** How a machine ended. */
 export interface MachineExit {
@@ -32,6 +33,8 @@ export interface MachineSummary {
   processes: { qemu: number | undefined; vsockDaemon: number | undefined };
   notifyMessages: number;
   journalEntries: number;
+  /** Messages the guest's journald reported as dropped by its rate limit. */
+  journalSuppressed: JournalSuppression;
   /** Native journal file, or why there is none. */
   nativeJournal: string | undefined;
   exit: MachineExit | undefined;

@@ -100,6 +100,17 @@ export interface MachineOptions {
    */
   forwardJournal?: boolean;
   /**
+   * Keep the guest journald's rate limit (`true`), or lift it (`false`) so that no log line is
+   * dropped, however fast a test floods the journal. Lifting it adds a drop-in to journald's unit
+   * (through two credentials, nothing in the image changes) that writes
+   * `/run/systemd/journald.conf.d/zz-vitest-vmspawn-rate-limit.conf` with `RateLimitIntervalSec=0`
+   * before journald first starts, so it holds for every message of the boot. Units that set their
+   * own `LogRateLimitIntervalSec=`/`LogRateLimitBurst=` keep those. Either way, what journald
+   * reports as suppressed is counted in `vm.journal.suppressed`.
+   * @default false (lifted: a test tool must not lose log lines silently)
+   */
+  journalRateLimit?: boolean;
+  /**
    * How long `start()` may take, in milliseconds, until the guest is ready (and SSH answers).
    * @default 120000
    */

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { InvalidOptionsError, type OptionProblem } from '../errors.js';
+import { RATE_LIMIT_DROPIN_CREDENTIAL, RATE_LIMIT_TMPFILES_CREDENTIAL } from '../plan/journald-rate-limit.js';
 import type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './machine-options.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
 import { parseSize } from './size.js';
@@ -26,6 +27,7 @@ export interface ResolvedMachineOptions {
   ssh: boolean;
   notifyReady: boolean;
   forwardJournal: boolean;
+  journalRateLimit: boolean;
   bootTimeout: number;
   shutdownTimeout: number;
   artifactsDir: string | undefined;
@@ -45,6 +47,7 @@ export const MACHINE_DEFAULTS = {
   ssh: true,
   notifyReady: true,
   forwardJournal: true,
+  journalRateLimit: false,
   bootTimeout: 120_000,
   shutdownTimeout: 20_000,
   name: 'vm',
@@ -59,6 +62,8 @@ export const ENGINE_CREDENTIALS: Readonly<Record<string, string>> = {
   'vmm.notify_socket': 'the engine listens for readiness and exit status there',
   'journal.forward_to_socket': 'the engine receives the journal there; set forwardJournal: false to pass your own',
   'system.hostname': 'set the name option instead',
+  [RATE_LIMIT_TMPFILES_CREDENTIAL]: 'it lifts journald\'s rate limit; set journalRateLimit: true to pass your own',
+  [RATE_LIMIT_DROPIN_CREDENTIAL]: 'it lifts journald\'s rate limit; set journalRateLimit: true to pass your own',
 };
 
 /** Validates options and applies defaults. Throws {@link InvalidOptionsError} listing every problem. */
@@ -90,6 +95,7 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     ssh: options.ssh ?? MACHINE_DEFAULTS.ssh,
     notifyReady: options.notifyReady ?? MACHINE_DEFAULTS.notifyReady,
     forwardJournal: options.forwardJournal ?? MACHINE_DEFAULTS.forwardJournal,
+    journalRateLimit: options.journalRateLimit ?? MACHINE_DEFAULTS.journalRateLimit,
     bootTimeout: options.bootTimeout ?? MACHINE_DEFAULTS.bootTimeout,
     shutdownTimeout: options.shutdownTimeout ?? MACHINE_DEFAULTS.shutdownTimeout,
     artifactsDir: options.artifactsDir,
@@ -120,7 +126,9 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   const credentialNames = [...Object.keys(options.setCredential ?? {}), ...Object.keys(options.loadCredential ?? {})];
   for (const name of credentialNames) {
     const reason = ENGINE_CREDENTIALS[name];
-    const optional = name === 'journal.forward_to_socket' && options.forwardJournal === false;
+    const optional =
+      (name === 'journal.forward_to_socket' && options.forwardJournal === false) ||
+      ([RATE_LIMIT_TMPFILES_CREDENTIAL, RATE_LIMIT_DROPIN_CREDENTIAL].includes(name) && options.journalRateLimit === true);
     if (reason && !optional) problems.push({ option: `credential ${name}`, message: `is set by vitest-vmspawn (${reason})` });
   }
   for (const name of Object.keys(options.setCredential ?? {})) {

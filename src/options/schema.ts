@@ -64,6 +64,7 @@ export const machineOptionsSchema = z.strictObject({
   ssh: z.boolean({ error: 'expected true or false' }).optional(),
   notifyReady: z.boolean({ error: 'expected true or false' }).optional(),
   forwardJournal: z.boolean({ error: 'expected true or false' }).optional(),
+  journalRateLimit: z.boolean({ error: 'expected true (keep journald\'s rate limit) or false (lift it)' }).optional(),
   bootTimeout: milliseconds('the boot timeout').optional(),
   shutdownTimeout: milliseconds('the shutdown timeout').optional(),
   artifactsDir: path('a directory for artifacts').optional(),

@@ -1,8 +1,10 @@
 /**
  * The system credentials a machine receives over SMBIOS type 11: the engine's own (readiness
- * socket, journal destination, SSH keys, hostname) merged with the user's.
+ * socket, journal destination, SSH keys, hostname, the lifted journald rate limit) merged with the
+ * user's.
  */
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
+import { journaldRateLimitCredentials } from './journald-rate-limit.js';
 
 /** A credential with its value known at planning time, or read from a host file when written. */
 export type PlannedCredential = { name: string; value: Uint8Array } | { name: string; file: string };
@@ -51,6 +53,9 @@ export function planCredentials(options: ResolvedMachineOptions, ports: GuestPor
       engine.set(name, text(joinLines(userValue(name), ssh.clientPublicKey)));
     }
     engine.set(TMPFILES_CREDENTIAL, text(joinLines(userValue(TMPFILES_CREDENTIAL), hostKeyTmpfilesLine(ssh.hostPrivateKey))));
+  }
+  if (!options.journalRateLimit) {
+    for (const [name, value] of Object.entries(journaldRateLimitCredentials())) engine.set(name, text(value));
   }
 
   const credentials: PlannedCredential[] = [...engine].map(([name, value]) => ({ name, value }));

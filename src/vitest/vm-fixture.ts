@@ -7,6 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { inject, recordArtifact, type TestContext } from 'vitest';
 import { defaultImage } from '../image/default-image.js';
+import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
 import { Machine } from '../machine/machine.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import type { MachineOptions } from '../options/machine-options.js';
@@ -63,8 +64,10 @@ export async function startTestMachine(
     await context.annotate(`VM artifacts (${kept}): ${relative(process.cwd(), artifactsDir) || artifactsDir}`, 'vitest-vmspawn');
   }
   const vm = await machine.start({ signal: context.signal });
+  const stopReporting = reportSuppressedMessages(vm, context, machine.options.journalRateLimit);
 
   onCleanup(async () => {
+    stopReporting();
     await vm.stop();
     const failed = context.task.result?.state === 'fail';
     if (config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed)) {
@@ -74,6 +77,25 @@ export async function startTestMachine(
     }
   });
   return vm;
+}
+
+/**
+ * Each of journald's "Suppressed N messages" reports becomes a line of the test's report (shown with
+ * its failure), as it arrives: vitest takes annotations only while the test runs.
+ */
+function reportSuppressedMessages(vm: StartedMachine, context: Pick<TestContext, 'task' | 'annotate'>, limitKept: boolean): () => void {
+  const remedy = limitKept
+    ? 'journalRateLimit: false lifts the limit'
+    : "the unit sets its own LogRateLimitIntervalSec=/LogRateLimitBurst=, which journald's lifted limit does not override";
+  return vm.journal.subscribe((entry) => {
+    const report = readSuppressionReport(entry.fields);
+    if (!report || context.task.result?.state !== 'run') return;
+    try {
+      void context.annotate(`${describeSuppression(report)}; ${remedy}`, 'vitest-vmspawn').catch(() => undefined);
+    } catch {
+      // The test ended between the check and the call.
+    }
+  });
 }
 
 /** Boots the default image's initramfs flavour; its kernel arguments come before the test's. */

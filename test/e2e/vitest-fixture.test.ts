@@ -4,57 +4,13 @@
  * processes they leave (none, also after a timeout or a SIGKILL of the runner).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { reapStaleRuntimeDirs } from '../../src/host/runtime-dir.js';
-import { isRunning, processesMentioning, runtimeDirOf } from './helpers.js';
-
-const REPO = resolve(import.meta.dirname, '../..');
-const INLINE_ROOT = join(REPO, 'test-results', 'inline');
-
-const CONFIG = `
-import { defineConfig } from 'vitest/config';
-import { vmspawn } from 'vitest-vmspawn/plugin';
-export default defineConfig({
-  plugins: [vmspawn({ artifactsDir: 'artifacts' })],
-  test: { include: ['*.test.ts'], allowOnly: true, maxWorkers: 2 },
-});
-`;
-
-interface Report {
-  testResults: Array<{ name: string; assertionResults: Array<{ title: string; status: string; failureMessages: string[] }> }>;
-}
-
-/** Writes a project of test files into a fresh directory under the repository (so packages resolve). */
-async function writeProject(name: string, files: Record<string, string>): Promise<string> {
-  const dir = join(INLINE_ROOT, name);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'vitest.config.ts'), CONFIG);
-  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content);
-  return dir;
-}
-
-function startVitest(dir: string): ResultPromise<{ all: true; reject: false }> {
-  return execa(join(REPO, 'node_modules/.bin/vitest'), ['run', '--root', dir, '--reporter=default', '--reporter=json', `--outputFile.json=${join(dir, 'report.json')}`], {
-    cwd: dir,
-    reject: false,
-    all: true,
-    env: { CI: 'true' },
-  });
-}
-
-async function statuses(dir: string): Promise<Record<string, { status: string; failure: string }>> {
-  const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
-  return Object.fromEntries(
-    report.testResults.flatMap((file) =>
-      file.assertionResults.map((result) => [result.title, { status: result.status, failure: result.failureMessages.join('\n') }]),
-    ),
-  );
-}
+import { isRunning, processesMentioning, runtimeDirOf, startVitest, statuses, writeProject } from './helpers.js';
 
 describe('test.vm in a vitest run', () => {
   test('results, modifiers, parameters, withVm and per-test artifacts', async () => {

@@ -1,6 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { JournalExportParser, type ExportedEntry } from '../../src/journal/export-parser.js';
 import { describeMatch, matchesEntry, toJournalEntry } from '../../src/journal/journal-entry.js';
+import {
+  describeSuppression,
+  JOURNAL_DROPPED_MESSAGE_ID,
+  readSuppressionReport,
+  SuppressionTally,
+} from '../../src/journal/suppressed-messages.js';
 
 function binaryField(name: string, value: string): Buffer {
   const data = Buffer.from(value);
@@ -84,5 +90,57 @@ describe('journal entries and matches', () => {
 
   test('describes a match for timeout messages', () => {
     expect(describeMatch({ identifier: 'mytest', message: /hel+o/ })).toBe('a journal entry with identifier=mytest, message=/hel+o/');
+  });
+});
+
+describe("journald's reports of rate-limited messages", () => {
+  // As journald 257 writes them (server_driver_message), trusted fields included.
+  const report = {
+    _TRANSPORT: 'driver',
+    SYSLOG_IDENTIFIER: 'systemd-journald',
+    MESSAGE_ID: JOURNAL_DROPPED_MESSAGE_ID,
+    MESSAGE: 'Suppressed 77881 messages from flooder.service',
+    N_DROPPED: '77881',
+    PRIORITY: '6',
+  };
+
+  test('a report gives the unit and the count', () => {
+    expect(readSuppressionReport(report)).toEqual({ unit: 'flooder.service', count: 77881 });
+  });
+
+  test('the message alone suffices (journald versions without N_DROPPED)', () => {
+    const { N_DROPPED, MESSAGE_ID, ...older } = report;
+    void N_DROPPED;
+    void MESSAGE_ID;
+    expect(readSuppressionReport(older)).toEqual({ unit: 'flooder.service', count: 77881 });
+  });
+
+  test('the same text from any other program is not a report', () => {
+    expect(readSuppressionReport({ ...report, _TRANSPORT: 'stdout' })).toBeUndefined();
+    expect(readSuppressionReport({ ...report, _TRANSPORT: 'journal' })).toBeUndefined();
+    expect(readSuppressionReport({ MESSAGE: report.MESSAGE })).toBeUndefined();
+  });
+
+  test("journald's other messages and nonsense counts are not reports", () => {
+    expect(readSuppressionReport({ _TRANSPORT: 'driver', MESSAGE: 'Journal started' })).toBeUndefined();
+    expect(readSuppressionReport({ ...report, N_DROPPED: '0' })).toBeUndefined();
+    expect(readSuppressionReport({ ...report, N_DROPPED: 'many', MESSAGE: 'Suppressed many messages' })).toBeUndefined();
+  });
+
+  test('reports add up in all and by unit; a snapshot does not change later', () => {
+    const tally = new SuppressionTally();
+    expect(tally.snapshot()).toEqual({ total: 0, byUnit: {} });
+    tally.add({ unit: 'a.service', count: 10 });
+    const early = tally.snapshot();
+    tally.add({ unit: 'b.scope', count: 5 });
+    tally.add({ unit: 'a.service', count: 1 });
+    expect(tally.snapshot()).toEqual({ total: 16, byUnit: { 'a.service': 11, 'b.scope': 5 } });
+    expect(early).toEqual({ total: 10, byUnit: { 'a.service': 10 } });
+  });
+
+  test('is described in one line that names unit and count', () => {
+    expect(describeSuppression({ unit: 'flooder.service', count: 3 })).toBe(
+      'journald in the guest dropped 3 messages from flooder.service (its rate limit; they are missing from the journal)',
+    );
   });
 });

@@ -86,6 +86,19 @@ describe('machine options', () => {
     expect(() => resolveMachineOptions({ ...boot, forwardJournal: false, setCredential: { 'journal.forward_to_socket': 'vsock:2:9' } })).not.toThrow();
   });
 
+  test("the rate limit's credentials are the engine's unless the limit is kept", () => {
+    const dropIn = 'systemd.unit-dropin.systemd-journald.service~vitest-vmspawn-rate-limit';
+    expect(problemsOf({ ...boot, setCredential: { [dropIn]: '[Service]' } })).toEqual([
+      expect.stringMatching(/^credential systemd.unit-dropin.systemd-journald.service~vitest-vmspawn-rate-limit: is set by vitest-vmspawn .*journalRateLimit: true/),
+    ]);
+    expect(() => resolveMachineOptions({ ...boot, journalRateLimit: true, setCredential: { [dropIn]: '[Service]' } })).not.toThrow();
+  });
+
+  test('journalRateLimit is lifted by default and takes only booleans', () => {
+    expect(resolveMachineOptions(boot).journalRateLimit).toBe(false);
+    expect(problemsOf({ ...boot, journalRateLimit: 'off' })).toEqual([expect.stringMatching(/^journalRateLimit: expected true .* or false/)]);
+  });
+
   test('rejects malformed credential names', () => {
     expect(problemsOf({ ...boot, setCredential: { 'a/b': 'x' } })[0]).toMatch(/credential names are/);
   });

@@ -1,6 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { resolveMachineOptions } from '../../src/options/resolve-options.js';
 import { hostKeyTmpfilesLine, planCredentials, smbiosCredential } from '../../src/plan/credentials.js';
+import {
+  RATE_LIMIT_CONFIG,
+  RATE_LIMIT_CONFIG_PATH,
+  RATE_LIMIT_DROPIN_CREDENTIAL,
+  RATE_LIMIT_TMPFILES_CREDENTIAL,
+} from '../../src/plan/journald-rate-limit.js';
 import { machineLayout } from '../../src/plan/machine-layout.js';
 import { planMachine, type MachinePlanInput } from '../../src/plan/plan-machine.js';
 
@@ -127,7 +133,7 @@ describe('credentials', () => {
   });
 
   test('the engine passes readiness, journal, hostname and SSH credentials', () => {
-    const options = resolveMachineOptions({ linux: '/k', name: 'web1' });
+    const options = resolveMachineOptions({ linux: '/k', name: 'web1', journalRateLimit: true });
     const byName = Object.fromEntries(
       planCredentials(options, { notify: 40000, journal: 40001 }, ssh).map((credential) => [
         credential.name,
@@ -159,8 +165,8 @@ describe('credentials', () => {
     expect(credentials.filter((credential) => credential.name === 'tmpfiles.extra')).toHaveLength(1);
   });
 
-  test('without SSH or journal forwarding their credentials are left out', () => {
-    const options = resolveMachineOptions({ linux: '/k', ssh: false, forwardJournal: false });
+  test('without SSH, journal forwarding or a lifted rate limit their credentials are left out', () => {
+    const options = resolveMachineOptions({ linux: '/k', ssh: false, forwardJournal: false, journalRateLimit: true });
     expect(planCredentials(options, { notify: 1, journal: 2 }, undefined).map((credential) => credential.name)).toEqual([
       'vmm.notify_socket',
       'system.hostname',
@@ -184,5 +190,54 @@ describe('credentials', () => {
   test('the host key line installs the key before sshd starts', () => {
     const line = hostKeyTmpfilesLine('KEY\n');
     expect(line).toBe(`f+~ /etc/ssh/ssh_host_ed25519_key 0600 root root - ${Buffer.from('KEY\n').toString('base64')}`);
+  });
+});
+
+describe("lifting journald's rate limit", () => {
+  const credentialValues = (options: Record<string, unknown>) =>
+    Object.fromEntries(
+      planCredentials(resolveMachineOptions({ linux: '/k', ...options }), { notify: 1, journal: 2 }, ssh).map((credential) => [
+        credential.name,
+        'value' in credential ? new TextDecoder().decode(credential.value) : credential.file,
+      ]),
+    );
+
+  test('is the default: a drop-in of journald that applies a tmpfiles line from its own credential', () => {
+    const values = credentialValues({});
+    expect(values[RATE_LIMIT_DROPIN_CREDENTIAL]).toBe(
+      `[Service]\nExecStartPre=-+systemd-tmpfiles --create /run/credentials/@system/${RATE_LIMIT_TMPFILES_CREDENTIAL}\n`,
+    );
+    // The generator names the drop-in after the part behind "~".
+    expect(RATE_LIMIT_DROPIN_CREDENTIAL).toBe('systemd.unit-dropin.systemd-journald.service~vitest-vmspawn-rate-limit');
+    const line = values[RATE_LIMIT_TMPFILES_CREDENTIAL]!;
+    expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
+    const [type, path, mode, user, group, age, argument, ...rest] = line.trim().split(' ');
+    expect({ type, path, mode, user, group, age, rest }).toEqual({
+      type: 'f+~',
+      path: '/run/systemd/journald.conf.d/zz-vitest-vmspawn-rate-limit.conf',
+      mode: '0644',
+      user: 'root',
+      group: 'root',
+      age: '-',
+      rest: [],
+    });
+    expect(path).toBe(RATE_LIMIT_CONFIG_PATH);
+    expect(Buffer.from(argument!, 'base64').toString()).toBe('[Journal]\nRateLimitIntervalSec=0\nRateLimitBurst=0\n');
+    expect(RATE_LIMIT_CONFIG).toBe('[Journal]\nRateLimitIntervalSec=0\nRateLimitBurst=0\n');
+  });
+
+  test('the drop-in needs no escaping in a unit file: no specifiers, quotes or backslashes', () => {
+    expect(credentialValues({})[RATE_LIMIT_DROPIN_CREDENTIAL]).not.toMatch(/[%\\"']/);
+  });
+
+  test("leaves the user's tmpfiles.extra alone", () => {
+    const values = credentialValues({ setCredential: { 'tmpfiles.extra': 'd /srv/data 0755 root root -' } });
+    expect(values['tmpfiles.extra']).toBe(`d /srv/data 0755 root root -\n${hostKeyTmpfilesLine(ssh.hostPrivateKey)}\n`);
+  });
+
+  test('journalRateLimit: true keeps the limit: no credentials for it', () => {
+    const values = credentialValues({ journalRateLimit: true });
+    expect(Object.keys(values)).not.toContain(RATE_LIMIT_DROPIN_CREDENTIAL);
+    expect(Object.keys(values)).not.toContain(RATE_LIMIT_TMPFILES_CREDENTIAL);
   });
 });

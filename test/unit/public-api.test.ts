@@ -9,6 +9,7 @@ import {
   withVm,
   type ExecResult,
   type JournalEntry,
+  type JournalSuppression,
   type MachineOptions,
   type StartedMachine,
   type VmTestOptions,
@@ -19,6 +20,8 @@ vitestTest('options accept what is documented and reject typos', () => {
   expectTypeOf<{ ram: 1073741824; initrd: ['a', 'b'] }>().toExtend<MachineOptions>();
   expectTypeOf<{ kvm: 'yes' }>().not.toExtend<MachineOptions>();
   expectTypeOf<{ cpus: '2' }>().not.toExtend<MachineOptions>();
+  expectTypeOf<{ journalRateLimit: true }>().toExtend<MachineOptions>();
+  expectTypeOf<{ journalRateLimit: 'off' }>().not.toExtend<MachineOptions>();
   // vitest's own test options travel with the machine options.
   expectTypeOf<{ ram: '1G'; timeout: 60_000; retry: 1 }>().toExtend<VmTestOptions>();
 
@@ -44,6 +47,8 @@ vitestTest('test.vm and the machine handle', () => {
       expectTypeOf(task.name).toBeString();
       expectTypeOf(await vm.exec(['true'])).toEqualTypeOf<ExecResult>();
       expectTypeOf(await vm.waitForJournal({ identifier: 'x' })).toEqualTypeOf<JournalEntry>();
+      expectTypeOf(vm.journal.suppressed).toEqualTypeOf<JournalSuppression>();
+      expectTypeOf(vm.journal.suppressed.byUnit['app.service']).toEqualTypeOf<number | undefined>();
       expectTypeOf(await vm.shutdown()).toEqualTypeOf<number | undefined>();
     });
     test.vm.skip.concurrent('chained', { ram: '512M', timeout: 1 }, async ({ vm }) => void vm);
