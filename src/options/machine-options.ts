@@ -101,11 +101,13 @@ export interface MachineOptions {
   forwardJournal?: boolean;
   /**
    * How long `start()` may take, in milliseconds, until the guest is ready (and SSH answers).
+   * At most 2147483647 (2**31 - 1, about 24.8 days), the longest a timer can wait.
    * @default 120000
    */
   bootTimeout?: number;
   /**
    * How long a clean power-off may take in `shutdown()`/`stop()` before QEMU is killed, in milliseconds.
+   * At most 2147483647 (2**31 - 1), the longest a timer can wait.
    * @default 20000
    */
   shutdownTimeout?: number;

@@ -7,7 +7,7 @@ import { InvalidOptionsError } from '../errors.js';
 import type { DefaultImage } from '../image/default-image.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { describeIssues } from '../options/resolve-options.js';
-import { machineOptionsSchema } from '../options/schema.js';
+import { machineOptionsSchema, milliseconds } from '../options/schema.js';
 
 /** When a test's artifacts directory is kept. */
 export type PreserveArtifacts = 'failures-only' | 'always' | 'never';
@@ -31,7 +31,8 @@ export interface VmspawnConfig {
    */
   preserveArtifacts?: PreserveArtifacts;
   /**
-   * Timeout of VM tests that set none, boot included, in milliseconds.
+   * Timeout of VM tests that set none, boot included, in milliseconds (at most 2147483647, the
+   * longest a timer can wait).
    * @default 180000
    */
   testTimeout?: number;
@@ -73,7 +74,7 @@ const configSchema = z.strictObject({
   defaults: machineOptionsSchema.omit({ artifactsDir: true }).optional(),
   artifactsDir: z.string().min(1, { error: 'expected a directory path' }).optional(),
   preserveArtifacts: z.enum(['failures-only', 'always', 'never'], { error: "expected 'failures-only', 'always' or 'never'" }).optional(),
-  testTimeout: z.number().int().positive({ error: 'expected a positive number of milliseconds' }).optional(),
+  testTimeout: milliseconds('the test timeout').optional(),
   prepareDefaultImage: z.boolean({ error: 'expected true or false' }).optional(),
 });
 

@@ -94,6 +94,14 @@ describe('machine options', () => {
     expect(() => new Machine({ ...boot, cpus: 1.5 })).toThrow(/cpus: expected a whole number of virtual CPUs/);
   });
 
+  test('timeouts a timer cannot hold are rejected with the maximum', () => {
+    expect(problemsOf({ ...boot, bootTimeout: 2 ** 31, shutdownTimeout: 2 ** 40 })).toEqual([
+      'bootTimeout: expected the boot timeout of at most 2147483647 ms (about 24.8 days, the longest a timer can wait), got 2147483648',
+      expect.stringMatching(/^shutdownTimeout: expected the shutdown timeout of at most 2147483647 ms/),
+    ]);
+    expect(resolveMachineOptions({ ...boot, bootTimeout: 2 ** 31 - 1 }).bootTimeout).toBe(2 ** 31 - 1);
+  });
+
   test('each start gets a fresh UUID unless one is given', () => {
     expect(resolveMachineOptions(boot).uuid).toBeUndefined();
     expect(resolveMachineOptions({ ...boot, uuid: 'A3F0C2D4-1111-2222-3333-444455556666' }).uuid).toBe('a3f0c2d4-1111-2222-3333-444455556666');

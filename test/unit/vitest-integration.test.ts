@@ -44,6 +44,10 @@ describe('plugin options', () => {
     expect(() => resolveVmspawnConfig({ defaults: { ram: '1Q' } }, '/', resolve)).toThrow(InvalidOptionsError);
     expect(() => resolveVmspawnConfig({ preserveArtifacts: 'sometimes' }, '/', resolve)).toThrow(/'failures-only', 'always' or 'never'/);
   });
+
+  test('a test timeout a timer cannot hold is an error that says the maximum', () => {
+    expect(() => resolveVmspawnConfig({ testTimeout: 2 ** 31 }, '/', resolve)).toThrow(/testTimeout: expected the test timeout of at most 2147483647 ms/);
+  });
 });
 
 describe('merging test options over project defaults', () => {
