@@ -32,7 +32,8 @@ export interface MachineOptions {
    */
   image?: string;
   /**
-   * Format of `image`.
+   * Format of `image` (only with `image`). A declared format must match the file: `'raw'` for a file
+   * that starts with the qcow2 magic is an error, as is `'qcow2'` for one that does not.
    * @default 'auto' (qcow2 when the file starts with the qcow2 magic, raw otherwise)
    */
   imageFormat?: ImageFormat;
@@ -78,6 +79,7 @@ export interface MachineOptions {
   loadCredential?: Record<string, string>;
   /**
    * Raw SMBIOS type 11 vendor strings (vmspawn `--smbios11`), e.g. `io.systemd.stub.kernel-cmdline-extra=…`.
+   * Each must be non-empty and free of NUL; together with the credentials they must fit in QEMU's SMBIOS tables.
    * @default []
    */
   smbios11?: string[];

@@ -111,6 +111,9 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   if (options.linux === undefined && options.initrd !== undefined && [options.initrd].flat().length > 0) {
     problems.push({ option: 'initrd', message: 'an initrd is only used with direct kernel boot: give linux too' });
   }
+  if (options.image === undefined && options.imageFormat !== undefined) {
+    problems.push({ option: 'imageFormat', message: 'is the format of image, but no image is given: give image too, or drop imageFormat' });
+  }
   if (options.linux === undefined && (options.kernelArgs?.length ?? 0) > 0) {
     problems.push({
       option: 'kernelArgs',

@@ -68,7 +68,16 @@ export const machineOptionsSchema = z.strictObject({
       error: (issue) => (issue.code === 'invalid_type' ? 'expected an object mapping credential names to file paths' : undefined),
     })
     .optional(),
-  smbios11: argumentList('SMBIOS type 11 strings').optional(),
+  smbios11: z
+    .array(
+      z
+        .string({ error: 'expected SMBIOS type 11 strings as strings' })
+        .min(1, { error: 'expected a non-empty SMBIOS type 11 string, e.g. io.systemd.stub.kernel-cmdline-extra=quiet' })
+        .refine((text) => !text.includes('\n'), { error: 'SMBIOS type 11 strings must not contain newlines' })
+        .refine((text) => !text.includes('\0'), { error: 'SMBIOS type 11 strings must not contain NUL, which ends a string there' }),
+      { error: 'expected an array of SMBIOS type 11 strings' },
+    )
+    .optional(),
   ssh: z.boolean({ error: 'expected true or false' }).optional(),
   notifyReady: z.boolean({ error: 'expected true or false' }).optional(),
   forwardJournal: z.boolean({ error: 'expected true or false' }).optional(),
