@@ -7,7 +7,7 @@ import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './machine-options.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
 import { parseSize } from './size.js';
-import { closestName } from './suggest.js';
+import { unknownOptionProblem } from './suggest.js';
 
 /** Options with every default applied and values normalised. */
 export interface ResolvedMachineOptions {
@@ -134,18 +134,18 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   return problems;
 }
 
-/** Turns zod issues into one line per option, with "did you mean" hints for unknown keys. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], knownNames = MACHINE_OPTION_NAMES): OptionProblem[] {
+/**
+ * Turns zod issues into one line per option, with "did you mean" hints for unknown keys. `knownNames`
+ * are the names accepted where the issue is: one list, or a list per path (nested option objects).
+ */
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  knownNames: readonly string[] | ((path: readonly PropertyKey[]) => readonly string[]) = MACHINE_OPTION_NAMES,
+): OptionProblem[] {
   return issues.flatMap((issue): OptionProblem[] => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => {
-        const suggestion = closestName(key, knownNames);
-        const prefix = issue.path.length ? `${issue.path.join('.')}.` : '';
-        return {
-          option: `${prefix}${key}`,
-          message: `unknown option${suggestion ? ` (did you mean ${suggestion}?)` : ''}; known options: ${knownNames.join(', ')}`,
-        };
-      });
+      const names = typeof knownNames === 'function' ? knownNames(issue.path) : knownNames;
+      return issue.keys.map((key) => unknownOptionProblem(key, names, { parent: issue.path.join('.') }));
     }
     if (issue.code === 'invalid_key') {
       // A record key (a credential name) was rejected: its own issue says why.

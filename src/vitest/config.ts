@@ -7,7 +7,7 @@ import { InvalidOptionsError } from '../errors.js';
 import type { DefaultImage } from '../image/default-image.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { describeIssues } from '../options/resolve-options.js';
-import { machineOptionsSchema, milliseconds } from '../options/schema.js';
+import { MACHINE_OPTION_NAMES, machineOptionsSchema, milliseconds } from '../options/schema.js';
 
 /** When a test's artifacts directory is kept. */
 export type PreserveArtifacts = 'failures-only' | 'always' | 'never';
@@ -78,11 +78,24 @@ const configSchema = z.strictObject({
   prepareDefaultImage: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
+const PLUGIN_OPTION_NAMES = Object.keys(configSchema.shape);
+const DEFAULTS_OPTION_NAMES = MACHINE_OPTION_NAMES.filter((name) => name !== 'artifactsDir');
+
+/** Names accepted at a place in the plugin options: machine options inside `defaults`, the plugin's own elsewhere. */
+function optionNamesAt(path: readonly PropertyKey[]): readonly string[] {
+  return path[0] === 'defaults' ? DEFAULTS_OPTION_NAMES : PLUGIN_OPTION_NAMES;
+}
+
 /** Validates the plugin options (strictly: a typo is an error) and resolves paths against `root`. */
 export function resolveVmspawnConfig(config: unknown, root: string, resolvePath: (root: string, path: string) => string): ProvidedVmspawnConfig {
   const parsed = configSchema.safeParse(config ?? {});
   if (!parsed.success) {
-    throw new InvalidOptionsError(describeIssues(parsed.error.issues, Object.keys(configSchema.shape)), 'vitest-vmspawn plugin options');
+    const problems = describeIssues(parsed.error.issues, optionNamesAt).map((problem) =>
+      problem.option === 'defaults.artifactsDir'
+        ? { ...problem, message: "is chosen per test by the plugin: set the plugin's own artifactsDir (the root of the per-test directories)" }
+        : problem,
+    );
+    throw new InvalidOptionsError(problems, 'vitest-vmspawn plugin options');
   }
   const { defaults = {}, artifactsDir, preserveArtifacts, testTimeout, prepareDefaultImage } = parsed.data;
   return {

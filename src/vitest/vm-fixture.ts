@@ -13,6 +13,7 @@ import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
 import { mergeMachineOptions } from './merge-options.js';
+import { rejectUnknownTestOptions } from './test-options.js';
 
 /** The artifact vitest-vmspawn records on a test whose artifacts were kept. */
 export interface VmArtifactsArtifact {
@@ -49,6 +50,7 @@ export async function startTestMachine(
   testOptions: MachineOptions,
   onCleanup: (cleanup: () => Promise<void>) => void,
 ): Promise<StartedMachine> {
+  rejectUnknownTestOptions(testOptions);
   const config = providedConfig();
   const requested = mergeMachineOptions(config.defaults, testOptions);
   const options = requested.linux || requested.image ? requested : await withDefaultImage(requested);
