@@ -69,11 +69,15 @@ export interface MachineOptions {
    * Credentials passed to the guest's system manager via SMBIOS type 11 (vmspawn `--set-credential`),
    * name → value. The values travel through 0600 files, never on the QEMU command line.
    * `tmpfiles.extra` and `ssh.ephemeral-authorized_keys-all` are merged with the engine's own lines.
+   * SMBIOS is small: QEMU's SMBIOS tables hold 65535 bytes in all, so credentials and `smbios11` strings
+   * together get about 61 KiB, values travel base64-encoded, and one value can be at most about 45 KiB.
+   * Larger values are rejected before the machine starts; copy large data in with `vm.exec(…, { input })`.
    * @default {}
    */
   setCredential?: Record<string, string | Uint8Array>;
   /**
-   * Credentials read from files on the host (vmspawn `--load-credential`), name → path.
+   * Credentials read from files on the host (vmspawn `--load-credential`), name → path. The files share
+   * the SMBIOS limit of `setCredential` (one file of at most about 45 KiB); they are measured at start.
    * @default {}
    */
   loadCredential?: Record<string, string>;

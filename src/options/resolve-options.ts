@@ -7,6 +7,7 @@ import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './machine-options.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
 import { parseSize } from './size.js';
+import { checkSmbiosCapacity, userSmbiosStrings } from './smbios-capacity.js';
 import { unknownOptionProblem } from './suggest.js';
 
 /** Options with every default applied and values normalised. */
@@ -69,7 +70,7 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
   const problems = crossCheck(options);
   if (problems.length > 0) throw new InvalidOptionsError(problems);
 
-  return {
+  const resolved: ResolvedMachineOptions = {
     linux: options.linux,
     initrds: options.initrd === undefined ? [] : [options.initrd].flat(),
     image: options.image,
@@ -98,6 +99,11 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     qemuBinary: options.qemuBinary ?? MACHINE_DEFAULTS.qemuBinary,
     qemuArgs: options.qemuArgs ?? [],
   };
+  // Values given inline are measured now; loadCredential's files when the machine starts. A memory
+  // size too large for SMBIOS is beyond any host too: the start reports it against the host's memory.
+  const tooLarge = checkSmbiosCapacity(userSmbiosStrings(resolved), resolved.ramBytes).filter((problem) => problem.option !== 'ram');
+  if (tooLarge.length > 0) throw new InvalidOptionsError(tooLarge);
+  return resolved;
 }
 
 function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProblem[] {
