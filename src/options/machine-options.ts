@@ -45,6 +45,7 @@ export interface MachineOptions {
   cpus?: number;
   /**
    * Guest memory: bytes, or a string with K, M, G or T suffix to the base of 1024 (vmspawn `--ram`).
+   * At least 64M, and at most what the host has (its memory and swap), checked before the machine starts.
    * @default '1G'
    */
   ram?: string | number;
@@ -119,7 +120,8 @@ export interface MachineOptions {
   shutdownTimeout?: number;
   /**
    * Directory for the console log, QEMU command line and log, notify log, journal and summary.
-   * It is created if needed and kept after the machine stops.
+   * It is created if needed and kept after the machine stops. Before the machine starts, a file is written
+   * there and removed; an existing file, a read-only file system and /proc, /sys or /dev are refused.
    * @default undefined (a private temporary directory, deleted when the machine stops)
    */
   artifactsDir?: string;
@@ -134,7 +136,8 @@ export interface MachineOptions {
    */
   uuid?: string;
   /**
-   * QEMU binary.
+   * QEMU binary: a name looked up on PATH, or a path. It must be an executable file whose `--version`
+   * says "QEMU emulator version" (asked once per binary and process, before anything else runs).
    * @default 'qemu-system-x86_64' from PATH
    */
   qemuBinary?: string;

@@ -7,6 +7,7 @@ import { InvalidOptionsError } from '../errors.js';
 import type { DefaultImage } from '../image/default-image.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { describeIssues } from '../options/resolve-options.js';
+import { kernelFileSystemProblem } from '../options/check-artifacts-dir.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema, milliseconds } from '../options/schema.js';
 
 /** When a test's artifacts directory is kept. */
@@ -21,7 +22,8 @@ export interface VmspawnConfig {
    */
   defaults?: Omit<MachineOptions, 'artifactsDir'>;
   /**
-   * Root of the per-test artifact directories, relative to the project root.
+   * Root of the per-test artifact directories, relative to the project root. It must be writable;
+   * /proc, /sys and /dev are refused.
    * @default 'test-results'
    */
   artifactsDir?: string;
@@ -98,9 +100,12 @@ export function resolveVmspawnConfig(config: unknown, root: string, resolvePath:
     throw new InvalidOptionsError(problems, 'vitest-vmspawn plugin options');
   }
   const { defaults = {}, artifactsDir, preserveArtifacts, testTimeout, prepareDefaultImage } = parsed.data;
+  const artifactsRoot = resolvePath(root, artifactsDir ?? CONFIG_DEFAULTS.artifactsDir);
+  const inKernelFileSystem = kernelFileSystemProblem(artifactsRoot);
+  if (inKernelFileSystem) throw new InvalidOptionsError([inKernelFileSystem], 'vitest-vmspawn plugin options');
   return {
     defaults,
-    artifactsDir: resolvePath(root, artifactsDir ?? CONFIG_DEFAULTS.artifactsDir),
+    artifactsDir: artifactsRoot,
     preserveArtifacts: preserveArtifacts ?? CONFIG_DEFAULTS.preserveArtifacts,
     testTimeout: testTimeout ?? CONFIG_DEFAULTS.testTimeout,
     prepareDefaultImage: prepareDefaultImage ?? (defaults.linux === undefined && defaults.image === undefined),

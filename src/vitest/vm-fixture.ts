@@ -6,9 +6,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { inject, recordArtifact, type TestContext } from 'vitest';
+import { InvalidOptionsError } from '../errors.js';
 import { defaultImage } from '../image/default-image.js';
 import { Machine } from '../machine/machine.js';
 import type { StartedMachine } from '../machine/started-machine.js';
+import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
@@ -56,6 +58,8 @@ export async function startTestMachine(
   const options = requested.linux || requested.image ? requested : await withDefaultImage(requested);
   const artifactsDir = join(config.artifactsDir, artifactsDirName(context));
   const machine = new Machine({ ...options, artifactsDir }); // throws on bad options, before anything else
+  const unusable = await checkArtifactsDir(artifactsDir, { signal: context.signal });
+  if (unusable) throw new InvalidOptionsError([unusable], 'vitest-vmspawn plugin options');
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
   if (config.preserveArtifacts !== 'never') {
