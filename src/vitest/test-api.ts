@@ -7,7 +7,7 @@ import { TestRunner, test as vitestTest, type TestAPI, type TestContext } from '
 import type { StartedMachine } from '../machine/started-machine.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { onParentGone } from '../process/managed-process.js';
-import { splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
+import { rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
 import { providedConfig, startTestMachine } from './vm-fixture.js';
 
 export type { VmTestOptions } from './test-options.js';
@@ -90,6 +90,7 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
   const register = function (this: ChainFlags, name: string | Function, optionsOrFn?: VmTestOptions | Function, maybeFn?: Function) {
     const [options, fn] = parseCall(optionsOrFn, maybeFn);
     const { testOptions, machineOptions } = splitTestOptions(options);
+    rejectUnusableTimeout(testOptions);
     const key = `${process.pid}-${nextKey++}`;
     optionsByKey.set(key, machineOptions);
     testWithFixture(

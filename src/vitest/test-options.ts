@@ -5,7 +5,7 @@
 import type { TestOptions } from 'vitest';
 import { InvalidOptionsError } from '../errors.js';
 import type { MachineOptions } from '../options/machine-options.js';
-import { MACHINE_OPTION_NAMES } from '../options/schema.js';
+import { MACHINE_OPTION_NAMES, MAX_TIMER_MS } from '../options/schema.js';
 import { unknownOptionProblem } from '../options/suggest.js';
 
 /** vitest's own test options that `test.vm` accepts next to the machine options. */
@@ -37,4 +37,15 @@ export function rejectUnknownTestOptions(machineOptions: MachineOptions): void {
     .filter((key) => !MACHINE_OPTION_NAMES.includes(key))
     .map((key) => unknownOptionProblem(key, knownNames, { accepted }));
   if (problems.length > 0) throw new InvalidOptionsError(problems, 'test.vm options');
+}
+
+/**
+ * Throws {@link InvalidOptionsError} when a test's `timeout` is longer than a timer can wait: vitest's
+ * timer would overflow and fail the test after 1 ms.
+ */
+export function rejectUnusableTimeout(testOptions: VitestTestOptions): void {
+  const { timeout } = testOptions;
+  if (timeout === undefined || timeout <= MAX_TIMER_MS) return;
+  const message = `expected at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a timer can wait), got ${timeout}`;
+  throw new InvalidOptionsError([{ option: 'timeout', message }], 'test.vm options');
 }

@@ -4,7 +4,7 @@ import { InvalidOptionsError } from '../../src/errors.js';
 import { testArtifactsDirName } from '../../src/vitest/artifact-names.js';
 import { resolveVmspawnConfig } from '../../src/vitest/config.js';
 import { mergeMachineOptions } from '../../src/vitest/merge-options.js';
-import { rejectUnknownTestOptions, splitTestOptions } from '../../src/vitest/test-options.js';
+import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions } from '../../src/vitest/test-options.js';
 
 function problemsOf(run: () => unknown): string[] {
   try {
@@ -88,6 +88,14 @@ describe('test.vm options', () => {
       expect.stringMatching(/^rams: unknown option \(did you mean ram\?\)/),
     ]);
     expect(() => rejectUnknownTestOptions({ ram: '1G', cpus: 2 })).not.toThrow();
+  });
+
+  test('a test timeout a timer cannot hold is refused when the test is declared', () => {
+    expect(problemsOf(() => rejectUnusableTimeout({ timeout: 2 ** 31 }))).toEqual([
+      'timeout: expected at most 2147483647 ms (about 24.8 days, the longest a timer can wait), got 2147483648',
+    ]);
+    expect(() => rejectUnusableTimeout({ timeout: 2 ** 31 - 1 })).not.toThrow();
+    expect(() => rejectUnusableTimeout({})).not.toThrow();
   });
 });
 
