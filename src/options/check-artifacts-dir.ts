@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { WaitTimeoutError, type OptionProblem } from '../errors.js';
 import { within } from '../util/within.js';
 
-/** Kernel file systems: nothing there can hold artifacts, and creating directories in them misbehaves. */
+/** Kernel file systems: nothing there can hold artifacts, and creating directories in them misbehaves (/dev/shm excepted). */
 export const KERNEL_FILE_SYSTEMS = ['/proc', '/sys', '/dev'] as const;
 
 /** How long creating the directory and writing the probe file may take (a hung network file system). */
@@ -23,9 +23,15 @@ export interface ArtifactsDirCheckOptions {
   timeoutMs?: number;
 }
 
+/** Inside /dev, the one place meant for files: a tmpfs. */
+const SHARED_MEMORY = '/dev/shm';
+
+const isWithin = (path: string, root: string) => path === root || path.startsWith(`${root}/`);
+
 /** The kernel file system `path` (absolute) lies in, if any. */
 export function kernelFileSystemOf(path: string): string | undefined {
-  return KERNEL_FILE_SYSTEMS.find((root) => path === root || path.startsWith(`${root}/`));
+  if (isWithin(path, SHARED_MEMORY)) return undefined;
+  return KERNEL_FILE_SYSTEMS.find((root) => isWithin(path, root));
 }
 
 /** The problem of an artifacts directory at `path` (absolute) inside a kernel file system; pure. */

@@ -121,7 +121,7 @@ export interface MachineOptions {
   /**
    * Directory for the console log, QEMU command line and log, notify log, journal and summary.
    * It is created if needed and kept after the machine stops. Before the machine starts, a file is written
-   * there and removed; an existing file, a read-only file system and /proc, /sys or /dev are refused.
+   * there and removed; an existing file, a read-only file system and /proc, /sys or /dev (but /dev/shm) are refused.
    * @default undefined (a private temporary directory, deleted when the machine stops)
    */
   artifactsDir?: string;

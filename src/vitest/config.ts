@@ -23,7 +23,7 @@ export interface VmspawnConfig {
   defaults?: Omit<MachineOptions, 'artifactsDir'>;
   /**
    * Root of the per-test artifact directories, relative to the project root. It must be writable;
-   * /proc, /sys and /dev are refused.
+   * /proc, /sys and /dev (but /dev/shm) are refused.
    * @default 'test-results'
    */
   artifactsDir?: string;

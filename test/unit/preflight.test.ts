@@ -87,6 +87,7 @@ describe('artifactsDir', () => {
     expect(kernelFileSystemProblem('/proc/1/x')?.message).toMatch(/inside \/proc/);
     expect(kernelFileSystemProblem('/process/x')).toBeUndefined();
     expect(kernelFileSystemProblem('/devices')).toBeUndefined();
+    expect(kernelFileSystemProblem('/dev/shm/artifacts')).toBeUndefined();
   });
 });
 
