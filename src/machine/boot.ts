@@ -1,8 +1,9 @@
 /**
- * Start-up, in order: check files and tools (nothing is spawned before that), choose accelerator
- * and vsock transport, plan, write the plan's files, listen for the guest, start the vsock daemon
- * and QEMU, then wait for READY, ssh-access.target and the first SSH handshake. A failure at any
- * step ends everything that was started and throws a BootError carrying the console tail.
+ * Start-up, in order: check the options against files and host, and the tools (nothing but
+ * `qemu --version` runs before that, not even the KVM probe), choose accelerator and vsock
+ * transport, plan, write the plan's files, listen for the guest, start the vsock daemon and QEMU,
+ * then wait for READY, ssh-access.target and the first SSH handshake. A failure at any step ends
+ * everything that was started and throws a BootError carrying the console tail.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import { chooseAccelerator } from '../host/accelerator.js';
 import { createRuntimeDir, PIDS_FILE, reapStaleRuntimeDirs } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
 import { chooseVsock } from '../host/vsock-choice.js';
-import { checkOptionPaths, detectImageFormat } from '../options/check-paths.js';
+import { preflight } from '../options/preflight.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
 import { planMachine } from '../plan/plan-machine.js';
@@ -43,13 +44,12 @@ let reaped: Promise<unknown> | undefined;
 
 export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
-  // 1. Everything that can be wrong with the input or the host, before anything is spawned.
-  await checkOptionPaths(options);
-  const imageFormat = options.image === undefined ? undefined : (options.imageFormat === 'auto' ? await detectImageFormat(options.image) : options.imageFormat);
-  const qemuBinary = await requireExecutable(options.qemuBinary);
+  // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
+  const { qemuBinary, imageFormat } = await preflight(options, signal);
   const qemuImg = options.image ? await requireExecutable('qemu-img') : undefined;
   const vsock = chooseVsock(options.vsock);
   const vsockDaemonBinary = await requireExecutable('vhost-device-vsock');
+  signal?.throwIfAborted();
   const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
   signal?.throwIfAborted();
 
@@ -57,6 +57,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   reaped ??= reapStaleRuntimeDirs().catch(() => undefined);
   await reaped;
   const ownsArtifactsDir = options.artifactsDir === undefined;
+  // A given artifactsDir was checked by preflight: it cannot be in /proc, where mkdir would spin.
   const artifactsDir = options.artifactsDir ?? (await mkdtemp(join(tmpdir(), 'vitest-vmspawn-artifacts-')));
   await mkdir(artifactsDir, { recursive: true });
   await clearArtifacts(artifactsDir);

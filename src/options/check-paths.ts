@@ -1,26 +1,25 @@
 /**
- * The part of option validation that needs the file system: every path must name a readable
- * file, and the disk image format is read from the file's first bytes.
+ * The part of option validation that reads files: every path must name a readable file, a declared
+ * disk image format must match the file's first bytes, and loadCredential's files are measured.
  */
 import { constants } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
-import { InvalidOptionsError, type OptionProblem } from '../errors.js';
+import type { OptionProblem } from '../errors.js';
 import type { ResolvedMachineOptions } from './resolve-options.js';
 
 const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 
-/** Checks every path in the options; throws {@link InvalidOptionsError} listing each missing file. */
-export async function checkOptionPaths(options: ResolvedMachineOptions): Promise<void> {
+/** One problem per path in the options that does not name a readable file. */
+export async function findPathProblems(options: ResolvedMachineOptions): Promise<OptionProblem[]> {
   const files: Array<[option: string, path: string]> = [];
   if (options.linux) files.push(['linux', options.linux]);
   options.initrds.forEach((initrd, index) => files.push([options.initrds.length > 1 ? `initrd[${index}]` : 'initrd', initrd]));
   if (options.image) files.push(['image', options.image]);
   for (const [name, path] of Object.entries(options.loadCredential)) files.push([`loadCredential.${name}`, path]);
 
-  const problems = (await Promise.all(files.map(([option, path]) => checkReadableFile(option, path)))).filter(
+  return (await Promise.all(files.map(([option, path]) => checkReadableFile(option, path)))).filter(
     (problem): problem is OptionProblem => problem !== undefined,
   );
-  if (problems.length > 0) throw new InvalidOptionsError(problems);
 }
 
 async function checkReadableFile(option: string, path: string): Promise<OptionProblem | undefined> {
@@ -47,4 +46,25 @@ export async function detectImageFormat(path: string): Promise<'raw' | 'qcow2'> 
   } finally {
     await file.close();
   }
+}
+
+export type ImageFormatCheck = { format: 'raw' | 'qcow2' } | { problem: OptionProblem };
+
+/** The image's format: read from the file for 'auto', otherwise the declared one, which must match the file. */
+export async function checkImageFormat(path: string, declared: 'auto' | 'raw' | 'qcow2'): Promise<ImageFormatCheck> {
+  const detected = await detectImageFormat(path);
+  if (declared === 'auto' || declared === detected) return { format: detected };
+  const message =
+    declared === 'raw'
+      ? `is 'raw', but ${path} is a qcow2 image (it starts with the qcow2 magic "QFI\\xfb"): booted as raw, the guest would see the qcow2 container instead of its disk; set imageFormat: 'qcow2' or 'auto'`
+      : `is 'qcow2', but ${path} does not start with the qcow2 magic "QFI\\xfb", so it is not a qcow2 image: set imageFormat: 'raw' or 'auto'`;
+  return { problem: { option: 'imageFormat', message } };
+}
+
+/** Sizes of loadCredential's files by credential name (files that cannot be read are left out). */
+export async function credentialFileSizes(loadCredential: Readonly<Record<string, string>>): Promise<Record<string, number>> {
+  const sizes = await Promise.all(
+    Object.entries(loadCredential).map(async ([name, path]) => [name, await stat(path).then((info) => info.size, () => undefined)] as const),
+  );
+  return Object.fromEntries(sizes.filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
 }

@@ -32,7 +32,8 @@ export interface MachineOptions {
    */
   image?: string;
   /**
-   * Format of `image`.
+   * Format of `image` (only with `image`). A declared format must match the file: `'raw'` for a file
+   * that starts with the qcow2 magic is an error, as is `'qcow2'` for one that does not.
    * @default 'auto' (qcow2 when the file starts with the qcow2 magic, raw otherwise)
    */
   imageFormat?: ImageFormat;
@@ -44,6 +45,7 @@ export interface MachineOptions {
   cpus?: number;
   /**
    * Guest memory: bytes, or a string with K, M, G or T suffix to the base of 1024 (vmspawn `--ram`).
+   * At least 64M, and at most what the host has (its memory and swap), checked before the machine starts.
    * @default '1G'
    */
   ram?: string | number;
@@ -68,16 +70,21 @@ export interface MachineOptions {
    * Credentials passed to the guest's system manager via SMBIOS type 11 (vmspawn `--set-credential`),
    * name → value. The values travel through 0600 files, never on the QEMU command line.
    * `tmpfiles.extra` and `ssh.ephemeral-authorized_keys-all` are merged with the engine's own lines.
+   * SMBIOS is small: QEMU's SMBIOS tables hold 65535 bytes in all, so credentials and `smbios11` strings
+   * together get about 61 KiB, values travel base64-encoded, and one value can be at most about 45 KiB.
+   * Larger values are rejected before the machine starts; copy large data in with `vm.exec(…, { input })`.
    * @default {}
    */
   setCredential?: Record<string, string | Uint8Array>;
   /**
-   * Credentials read from files on the host (vmspawn `--load-credential`), name → path.
+   * Credentials read from files on the host (vmspawn `--load-credential`), name → path. The files share
+   * the SMBIOS limit of `setCredential` (one file of at most about 45 KiB); they are measured at start.
    * @default {}
    */
   loadCredential?: Record<string, string>;
   /**
    * Raw SMBIOS type 11 vendor strings (vmspawn `--smbios11`), e.g. `io.systemd.stub.kernel-cmdline-extra=…`.
+   * Each must be non-empty and free of NUL; together with the credentials they must fit in QEMU's SMBIOS tables.
    * @default []
    */
   smbios11?: string[];
@@ -112,17 +119,20 @@ export interface MachineOptions {
   journalRateLimit?: boolean;
   /**
    * How long `start()` may take, in milliseconds, until the guest is ready (and SSH answers).
+   * At most 2147483647 (2**31 - 1, about 24.8 days), the longest a timer can wait.
    * @default 120000
    */
   bootTimeout?: number;
   /**
    * How long a clean power-off may take in `shutdown()`/`stop()` before QEMU is killed, in milliseconds.
+   * At most 2147483647 (2**31 - 1), the longest a timer can wait.
    * @default 20000
    */
   shutdownTimeout?: number;
   /**
    * Directory for the console log, QEMU command line and log, notify log, journal and summary.
-   * It is created if needed and kept after the machine stops.
+   * It is created if needed and kept after the machine stops. Before the machine starts, a file is written
+   * there and removed; an existing file, a read-only file system and /proc, /sys or /dev (but /dev/shm) are refused.
    * @default undefined (a private temporary directory, deleted when the machine stops)
    */
   artifactsDir?: string;
@@ -137,7 +147,8 @@ export interface MachineOptions {
    */
   uuid?: string;
   /**
-   * QEMU binary.
+   * QEMU binary: a name looked up on PATH, or a path. It must be an executable file whose `--version`
+   * says "QEMU emulator version" (asked once per binary and process, before anything else runs).
    * @default 'qemu-system-x86_64' from PATH
    */
   qemuBinary?: string;

@@ -8,7 +8,8 @@ import { RATE_LIMIT_DROPIN_CREDENTIAL, RATE_LIMIT_TMPFILES_CREDENTIAL } from '..
 import type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './machine-options.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
 import { parseSize } from './size.js';
-import { closestName } from './suggest.js';
+import { checkSmbiosCapacity, userSmbiosStrings } from './smbios-capacity.js';
+import { unknownOptionProblem } from './suggest.js';
 
 /** Options with every default applied and values normalised. */
 export interface ResolvedMachineOptions {
@@ -74,7 +75,7 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
   const problems = crossCheck(options);
   if (problems.length > 0) throw new InvalidOptionsError(problems);
 
-  return {
+  const resolved: ResolvedMachineOptions = {
     linux: options.linux,
     initrds: options.initrd === undefined ? [] : [options.initrd].flat(),
     image: options.image,
@@ -104,6 +105,11 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     qemuBinary: options.qemuBinary ?? MACHINE_DEFAULTS.qemuBinary,
     qemuArgs: options.qemuArgs ?? [],
   };
+  // Values given inline are measured now; loadCredential's files when the machine starts. A memory
+  // size too large for SMBIOS is beyond any host too: the start reports it against the host's memory.
+  const tooLarge = checkSmbiosCapacity(userSmbiosStrings(resolved), resolved.ramBytes).filter((problem) => problem.option !== 'ram');
+  if (tooLarge.length > 0) throw new InvalidOptionsError(tooLarge);
+  return resolved;
 }
 
 function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProblem[] {
@@ -116,6 +122,9 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   }
   if (options.linux === undefined && options.initrd !== undefined && [options.initrd].flat().length > 0) {
     problems.push({ option: 'initrd', message: 'an initrd is only used with direct kernel boot: give linux too' });
+  }
+  if (options.image === undefined && options.imageFormat !== undefined) {
+    problems.push({ option: 'imageFormat', message: 'is the format of image, but no image is given: give image too, or drop imageFormat' });
   }
   if (options.linux === undefined && (options.kernelArgs?.length ?? 0) > 0) {
     problems.push({
@@ -139,18 +148,18 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   return problems;
 }
 
-/** Turns zod issues into one line per option, with "did you mean" hints for unknown keys. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], knownNames = MACHINE_OPTION_NAMES): OptionProblem[] {
+/**
+ * Turns zod issues into one line per option, with "did you mean" hints for unknown keys. `knownNames`
+ * are the names accepted where the issue is: one list, or a list per path (nested option objects).
+ */
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  knownNames: readonly string[] | ((path: readonly PropertyKey[]) => readonly string[]) = MACHINE_OPTION_NAMES,
+): OptionProblem[] {
   return issues.flatMap((issue): OptionProblem[] => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => {
-        const suggestion = closestName(key, knownNames);
-        const prefix = issue.path.length ? `${issue.path.join('.')}.` : '';
-        return {
-          option: `${prefix}${key}`,
-          message: `unknown option${suggestion ? ` (did you mean ${suggestion}?)` : ''}; known options: ${knownNames.join(', ')}`,
-        };
-      });
+      const names = typeof knownNames === 'function' ? knownNames(issue.path) : knownNames;
+      return issue.keys.map((key) => unknownOptionProblem(key, names, { parent: issue.path.join('.') }));
     }
     if (issue.code === 'invalid_key') {
       // A record key (a credential name) was rejected: its own issue says why.

@@ -14,11 +14,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const path = (what: string) =>
   z.string({ error: `expected the path of ${what} as a string` }).min(1, { error: `expected the path of ${what}, got an empty string` });
 
-const milliseconds = (what: string) =>
+/**
+ * The longest delay a Node.js timer holds: 2**31 - 1 ms (about 24.8 days). A longer one overflows and
+ * fires after 1 ms, so a timeout beyond it would expire at once instead of never.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A timeout in milliseconds that a timer can hold. */
+export const milliseconds = (what: string) =>
   z
     .number({ error: `expected ${what} in milliseconds as a number` })
     .int({ error: `expected ${what} as a whole number of milliseconds` })
-    .positive({ error: `expected ${what} as a positive number of milliseconds` });
+    .positive({ error: `expected ${what} as a positive number of milliseconds` })
+    .max(MAX_TIMER_MS, { error: (issue) => `expected ${what} of at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a timer can wait), got ${issue.input}` });
 
 const credentialName = z.string().regex(CREDENTIAL_NAME, {
   error: 'credential names are 1-255 characters without "/", "=", white space or NUL (e.g. "mytest.token")',
@@ -60,7 +68,16 @@ export const machineOptionsSchema = z.strictObject({
       error: (issue) => (issue.code === 'invalid_type' ? 'expected an object mapping credential names to file paths' : undefined),
     })
     .optional(),
-  smbios11: argumentList('SMBIOS type 11 strings').optional(),
+  smbios11: z
+    .array(
+      z
+        .string({ error: 'expected SMBIOS type 11 strings as strings' })
+        .min(1, { error: 'expected a non-empty SMBIOS type 11 string, e.g. io.systemd.stub.kernel-cmdline-extra=quiet' })
+        .refine((text) => !text.includes('\n'), { error: 'SMBIOS type 11 strings must not contain newlines' })
+        .refine((text) => !text.includes('\0'), { error: 'SMBIOS type 11 strings must not contain NUL, which ends a string there' }),
+      { error: 'expected an array of SMBIOS type 11 strings' },
+    )
+    .optional(),
   ssh: z.boolean({ error: 'expected true or false' }).optional(),
   notifyReady: z.boolean({ error: 'expected true or false' }).optional(),
   forwardJournal: z.boolean({ error: 'expected true or false' }).optional(),

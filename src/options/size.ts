@@ -28,3 +28,17 @@ export function formatSize(bytes: number): string {
   }
   return String(bytes);
 }
+
+/** A byte count for people: "812 bytes", "45.8 KiB", "1.5 MiB", "23.5 GiB". */
+export function describeBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+  if (bytes < 1024) return `${bytes} bytes`;
+  let value = bytes;
+  let unit: string = 'bytes';
+  for (const next of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = next;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`;
+}

@@ -1,4 +1,18 @@
 /** "Did you mean" hints for mistyped option names. */
+import type { OptionProblem } from '../errors.js';
+
+/**
+ * The problem of an unknown option `key` (inside `parent`, a dotted path, if nested): the known name it
+ * is closest to, and what is accepted (by default every known name).
+ */
+export function unknownOptionProblem(
+  key: string,
+  knownNames: readonly string[],
+  { parent = '', accepted = `known options: ${knownNames.join(', ')}` }: { parent?: string; accepted?: string } = {},
+): OptionProblem {
+  const suggestion = closestName(key, knownNames);
+  return { option: parent ? `${parent}.${key}` : key, message: `unknown option${suggestion ? ` (did you mean ${suggestion}?)` : ''}; ${accepted}` };
+}
 
 /** The known name closest to `name` by edit distance, if it is close enough to be a typo. */
 export function closestName(name: string, known: readonly string[]): string | undefined {

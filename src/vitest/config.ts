@@ -7,7 +7,8 @@ import { InvalidOptionsError } from '../errors.js';
 import type { DefaultImage } from '../image/default-image.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { describeIssues } from '../options/resolve-options.js';
-import { machineOptionsSchema } from '../options/schema.js';
+import { kernelFileSystemProblem } from '../options/check-artifacts-dir.js';
+import { MACHINE_OPTION_NAMES, machineOptionsSchema, milliseconds } from '../options/schema.js';
 
 /** When a test's artifacts directory is kept. */
 export type PreserveArtifacts = 'failures-only' | 'always' | 'never';
@@ -21,7 +22,8 @@ export interface VmspawnConfig {
    */
   defaults?: Omit<MachineOptions, 'artifactsDir'>;
   /**
-   * Root of the per-test artifact directories, relative to the project root.
+   * Root of the per-test artifact directories, relative to the project root. It must be writable;
+   * /proc, /sys and /dev (but /dev/shm) are refused.
    * @default 'test-results'
    */
   artifactsDir?: string;
@@ -31,7 +33,8 @@ export interface VmspawnConfig {
    */
   preserveArtifacts?: PreserveArtifacts;
   /**
-   * Timeout of VM tests that set none, boot included, in milliseconds.
+   * Timeout of VM tests that set none, boot included, in milliseconds (at most 2147483647, the
+   * longest a timer can wait).
    * @default 180000
    */
   testTimeout?: number;
@@ -73,20 +76,36 @@ const configSchema = z.strictObject({
   defaults: machineOptionsSchema.omit({ artifactsDir: true }).optional(),
   artifactsDir: z.string().min(1, { error: 'expected a directory path' }).optional(),
   preserveArtifacts: z.enum(['failures-only', 'always', 'never'], { error: "expected 'failures-only', 'always' or 'never'" }).optional(),
-  testTimeout: z.number().int().positive({ error: 'expected a positive number of milliseconds' }).optional(),
+  testTimeout: milliseconds('the test timeout').optional(),
   prepareDefaultImage: z.boolean({ error: 'expected true or false' }).optional(),
 });
+
+const PLUGIN_OPTION_NAMES = Object.keys(configSchema.shape);
+const DEFAULTS_OPTION_NAMES = MACHINE_OPTION_NAMES.filter((name) => name !== 'artifactsDir');
+
+/** Names accepted at a place in the plugin options: machine options inside `defaults`, the plugin's own elsewhere. */
+function optionNamesAt(path: readonly PropertyKey[]): readonly string[] {
+  return path[0] === 'defaults' ? DEFAULTS_OPTION_NAMES : PLUGIN_OPTION_NAMES;
+}
 
 /** Validates the plugin options (strictly: a typo is an error) and resolves paths against `root`. */
 export function resolveVmspawnConfig(config: unknown, root: string, resolvePath: (root: string, path: string) => string): ProvidedVmspawnConfig {
   const parsed = configSchema.safeParse(config ?? {});
   if (!parsed.success) {
-    throw new InvalidOptionsError(describeIssues(parsed.error.issues, Object.keys(configSchema.shape)), 'vitest-vmspawn plugin options');
+    const problems = describeIssues(parsed.error.issues, optionNamesAt).map((problem) =>
+      problem.option === 'defaults.artifactsDir'
+        ? { ...problem, message: "is chosen per test by the plugin: set the plugin's own artifactsDir (the root of the per-test directories)" }
+        : problem,
+    );
+    throw new InvalidOptionsError(problems, 'vitest-vmspawn plugin options');
   }
   const { defaults = {}, artifactsDir, preserveArtifacts, testTimeout, prepareDefaultImage } = parsed.data;
+  const artifactsRoot = resolvePath(root, artifactsDir ?? CONFIG_DEFAULTS.artifactsDir);
+  const inKernelFileSystem = kernelFileSystemProblem(artifactsRoot);
+  if (inKernelFileSystem) throw new InvalidOptionsError([inKernelFileSystem], 'vitest-vmspawn plugin options');
   return {
     defaults,
-    artifactsDir: resolvePath(root, artifactsDir ?? CONFIG_DEFAULTS.artifactsDir),
+    artifactsDir: artifactsRoot,
     preserveArtifacts: preserveArtifacts ?? CONFIG_DEFAULTS.preserveArtifacts,
     testTimeout: testTimeout ?? CONFIG_DEFAULTS.testTimeout,
     prepareDefaultImage: prepareDefaultImage ?? (defaults.linux === undefined && defaults.image === undefined),

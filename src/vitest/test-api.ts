@@ -3,18 +3,14 @@
  * Built with vitest's own task collector, so `.skip`, `.only`, `.concurrent`,
  * `.todo`, `.fails`, `.skipIf`, `.runIf`, `.for` and `.each` behave as on `test`.
  */
-import { TestRunner, test as vitestTest, type TestAPI, type TestContext, type TestOptions } from 'vitest';
+import { TestRunner, test as vitestTest, type TestAPI, type TestContext } from 'vitest';
 import type { StartedMachine } from '../machine/started-machine.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { onParentGone } from '../process/managed-process.js';
+import { rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
 import { providedConfig, startTestMachine } from './vm-fixture.js';
 
-/** vitest's own test options that `test.vm` accepts next to the machine options. */
-const TEST_OPTION_KEYS = ['timeout', 'retry', 'repeats', 'concurrent', 'skip', 'only', 'todo', 'fails', 'tags', 'meta'] as const;
-type VitestTestOptions = Pick<TestOptions, (typeof TEST_OPTION_KEYS)[number]>;
-
-/** Options of one VM test: the machine's options, plus vitest's `timeout`, `retry`, `tags`, … */
-export type VmTestOptions = MachineOptions & VitestTestOptions;
+export type { VmTestOptions } from './test-options.js';
 
 export interface VmContext {
   /** The test's machine, booted and ready (SSH answered, unless `ssh: false`). */
@@ -93,7 +89,8 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
   let nextKey = 0;
   const register = function (this: ChainFlags, name: string | Function, optionsOrFn?: VmTestOptions | Function, maybeFn?: Function) {
     const [options, fn] = parseCall(optionsOrFn, maybeFn);
-    const { testOptions, machineOptions } = splitOptions(options);
+    const { testOptions, machineOptions } = splitTestOptions(options);
+    rejectUnusableTimeout(testOptions);
     const key = `${process.pid}-${nextKey++}`;
     optionsByKey.set(key, machineOptions);
     testWithFixture(
@@ -143,15 +140,6 @@ function chainFlags(flags: ChainFlags): VitestTestOptions {
 /** `(name, fn)` or `(name, options, fn)`, as vitest's own test functions take them. */
 function parseCall(optionsOrFn: VmTestOptions | Function | undefined, maybeFn: Function | undefined): [VmTestOptions, Function | undefined] {
   return typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn];
-}
-
-function splitOptions(options: VmTestOptions): { testOptions: VitestTestOptions; machineOptions: MachineOptions } {
-  const testOptions: Record<string, unknown> = {};
-  const machineOptions: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) {
-    ((TEST_OPTION_KEYS as readonly string[]).includes(key) ? testOptions : machineOptions)[key] = value;
-  }
-  return { testOptions: testOptions as VitestTestOptions, machineOptions: machineOptions as MachineOptions };
 }
 
 /** vitest's `test` with the `vm` fixture and `test.vm`. */

@@ -6,14 +6,17 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { inject, recordArtifact, type TestContext } from 'vitest';
+import { InvalidOptionsError } from '../errors.js';
 import { defaultImage } from '../image/default-image.js';
 import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
 import { Machine } from '../machine/machine.js';
 import type { StartedMachine } from '../machine/started-machine.js';
+import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
 import { mergeMachineOptions } from './merge-options.js';
+import { rejectUnknownTestOptions } from './test-options.js';
 
 /** The artifact vitest-vmspawn records on a test whose artifacts were kept. */
 export interface VmArtifactsArtifact {
@@ -50,11 +53,14 @@ export async function startTestMachine(
   testOptions: MachineOptions,
   onCleanup: (cleanup: () => Promise<void>) => void,
 ): Promise<StartedMachine> {
+  rejectUnknownTestOptions(testOptions);
   const config = providedConfig();
   const requested = mergeMachineOptions(config.defaults, testOptions);
   const options = requested.linux || requested.image ? requested : await withDefaultImage(requested);
   const artifactsDir = join(config.artifactsDir, artifactsDirName(context));
   const machine = new Machine({ ...options, artifactsDir }); // throws on bad options, before anything else
+  const unusable = await checkArtifactsDir(artifactsDir, { signal: context.signal });
+  if (unusable) throw new InvalidOptionsError([unusable], 'vitest-vmspawn plugin options');
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
   if (config.preserveArtifacts !== 'never') {

@@ -76,6 +76,19 @@ describe('machine options', () => {
     ]);
   });
 
+  test('imageFormat needs an image', () => {
+    expect(problemsOf({ ...boot, imageFormat: 'raw' })).toEqual([
+      'imageFormat: is the format of image, but no image is given: give image too, or drop imageFormat',
+    ]);
+  });
+
+  test('empty SMBIOS type 11 strings and strings with NUL are rejected', () => {
+    expect(problemsOf({ ...boot, smbios11: ['ok=1', '', 'a\0b'] })).toEqual([
+      'smbios11.1: expected a non-empty SMBIOS type 11 string, e.g. io.systemd.stub.kernel-cmdline-extra=quiet',
+      'smbios11.2: SMBIOS type 11 strings must not contain NUL, which ends a string there',
+    ]);
+  });
+
   test('refuses credentials the engine sets itself', () => {
     expect(problemsOf({ ...boot, setCredential: { 'vmm.notify_socket': 'vsock:2:1' } })).toEqual([
       expect.stringMatching(/^credential vmm.notify_socket: is set by vitest-vmspawn/),
@@ -105,6 +118,14 @@ describe('machine options', () => {
 
   test('the Machine constructor validates before anything starts', () => {
     expect(() => new Machine({ ...boot, cpus: 1.5 })).toThrow(/cpus: expected a whole number of virtual CPUs/);
+  });
+
+  test('timeouts a timer cannot hold are rejected with the maximum', () => {
+    expect(problemsOf({ ...boot, bootTimeout: 2 ** 31, shutdownTimeout: 2 ** 40 })).toEqual([
+      'bootTimeout: expected the boot timeout of at most 2147483647 ms (about 24.8 days, the longest a timer can wait), got 2147483648',
+      expect.stringMatching(/^shutdownTimeout: expected the shutdown timeout of at most 2147483647 ms/),
+    ]);
+    expect(resolveMachineOptions({ ...boot, bootTimeout: 2 ** 31 - 1 }).bootTimeout).toBe(2 ** 31 - 1);
   });
 
   test('each start gets a fresh UUID unless one is given', () => {

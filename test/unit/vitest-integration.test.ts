@@ -4,6 +4,17 @@ import { InvalidOptionsError } from '../../src/errors.js';
 import { testArtifactsDirName } from '../../src/vitest/artifact-names.js';
 import { resolveVmspawnConfig } from '../../src/vitest/config.js';
 import { mergeMachineOptions } from '../../src/vitest/merge-options.js';
+import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions } from '../../src/vitest/test-options.js';
+
+function problemsOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    return (error as InvalidOptionsError).problems.map((problem) => `${problem.option}: ${problem.message}`);
+  }
+  throw new Error('expected the options to be rejected');
+}
 
 describe('artifact directory names', () => {
   test('file without test suffix, titles, retry and repeat', () => {
@@ -43,6 +54,48 @@ describe('plugin options', () => {
     expect(() => resolveVmspawnConfig({ artifactDir: 'x' }, '/', resolve)).toThrow(/artifactDir: unknown option \(did you mean artifactsDir\?\)/);
     expect(() => resolveVmspawnConfig({ defaults: { ram: '1Q' } }, '/', resolve)).toThrow(InvalidOptionsError);
     expect(() => resolveVmspawnConfig({ preserveArtifacts: 'sometimes' }, '/', resolve)).toThrow(/'failures-only', 'always' or 'never'/);
+  });
+
+  test('a typo in the machine defaults suggests and lists machine options, not the plugin options', () => {
+    const problems = problemsOf(() => resolveVmspawnConfig({ defaults: { bootTimout: 1000 } }, '/', resolve));
+    expect(problems).toEqual([expect.stringMatching(/^defaults\.bootTimout: unknown option \(did you mean bootTimeout\?\); known options: linux, initrd, /)]);
+    expect(problems[0]).not.toMatch(/preserveArtifacts/);
+    expect(problems[0]).not.toMatch(/artifactsDir/);
+  });
+
+  test('artifactsDir in the defaults points to the plugin option', () => {
+    expect(problemsOf(() => resolveVmspawnConfig({ defaults: { artifactsDir: 'x' } }, '/', resolve))).toEqual([
+      "defaults.artifactsDir: is chosen per test by the plugin: set the plugin's own artifactsDir (the root of the per-test directories)",
+    ]);
+  });
+
+  test('a test timeout a timer cannot hold is an error that says the maximum', () => {
+    expect(() => resolveVmspawnConfig({ testTimeout: 2 ** 31 }, '/', resolve)).toThrow(/testTimeout: expected the test timeout of at most 2147483647 ms/);
+  });
+});
+
+describe('test.vm options', () => {
+  test("vitest's options go to vitest, the rest to the machine", () => {
+    expect(splitTestOptions({ timeout: 5, retry: 1, ram: '2G', tags: ['slow'] })).toEqual({
+      testOptions: { timeout: 5, retry: 1, tags: ['slow'] },
+      machineOptions: { ram: '2G' },
+    });
+  });
+
+  test("a typo of one of vitest's options gets the same suggestion as a machine option's", () => {
+    expect(problemsOf(() => rejectUnknownTestOptions({ timeot: 5000, rams: '1G' } as object))).toEqual([
+      expect.stringMatching(/^timeot: unknown option \(did you mean timeout\?\); machine options: linux, .*; vitest's test options: timeout, retry, /),
+      expect.stringMatching(/^rams: unknown option \(did you mean ram\?\)/),
+    ]);
+    expect(() => rejectUnknownTestOptions({ ram: '1G', cpus: 2 })).not.toThrow();
+  });
+
+  test('a test timeout a timer cannot hold is refused when the test is declared', () => {
+    expect(problemsOf(() => rejectUnusableTimeout({ timeout: 2 ** 31 }))).toEqual([
+      'timeout: expected at most 2147483647 ms (about 24.8 days, the longest a timer can wait), got 2147483648',
+    ]);
+    expect(() => rejectUnusableTimeout({ timeout: 2 ** 31 - 1 })).not.toThrow();
+    expect(() => rejectUnusableTimeout({})).not.toThrow();
   });
 });
 
