@@ -19,6 +19,7 @@ export {
   ExecAbortedError,
   ExecError,
   InvalidOptionsError,
+  MachineEndedError,
   MachineStateError,
   MissingToolError,
   VmspawnError,

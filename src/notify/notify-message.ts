@@ -49,3 +49,17 @@ export function deactivatedUnitOf(message: NotifyMessage): string | undefined {
 export function formatNotifyLogLine(message: NotifyMessage): string {
   return `${(message.time / 1000).toFixed(3).padStart(9)}s ${message.raw.replaceAll('\n', ' ')}\n`;
 }
+
+/** Targets whose activation means the guest is going down. */
+const SHUTDOWN_TARGETS = new Set(['shutdown.target', 'final.target', 'poweroff.target', 'reboot.target', 'halt.target', 'kexec.target', 'exit.target']);
+
+/**
+ * Whether the message says the guest's system manager is shutting down: `STOPPING=1`,
+ * `X_SYSTEMD_SHUTDOWN=`, `EXIT_STATUS=`, or a shutdown target reaching active.
+ */
+export function isShutdownSign(message: NotifyMessage): boolean {
+  const { fields } = message;
+  if (fields.STOPPING === '1' || fields.X_SYSTEMD_SHUTDOWN !== undefined || exitStatusOf(message) !== undefined) return true;
+  const activated = activatedUnitOf(message);
+  return activated !== undefined && SHUTDOWN_TARGETS.has(activated);
+}

@@ -106,6 +106,8 @@ export interface MachineOptions {
   bootTimeout?: number;
   /**
    * How long a clean power-off may take in `shutdown()`/`stop()` before QEMU is killed, in milliseconds.
+   * When the guest shows no sign of hearing the request (SSH gone, the ACPI power button ignored),
+   * QEMU is quit after at most 8 s instead.
    * @default 20000
    */
   shutdownTimeout?: number;

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
 import { NotifyEvents } from '../../src/notify/notify-events.js';
 import { listenForNotifications } from '../../src/notify/notify-listener.js';
-import { exitStatusOf, isReady, parseNotifyFields, type NotifyMessage } from '../../src/notify/notify-message.js';
+import { exitStatusOf, isReady, isShutdownSign, parseNotifyFields, type NotifyMessage } from '../../src/notify/notify-message.js';
 import type { VsockTransport } from '../../src/transport/vsock-transport.js';
 
 const message = (raw: string, time = 0): NotifyMessage => ({ time, raw, fields: parseNotifyFields(raw) });
@@ -18,6 +18,15 @@ describe('notify messages', () => {
     expect(isReady(message('READY=0'))).toBe(false);
     expect(exitStatusOf(message('EXIT_STATUS=42\nX_SYSTEMD_SHUTDOWN=poweroff'))).toBe(42);
     expect(exitStatusOf(message('EXIT_STATUS=abc'))).toBeUndefined();
+  });
+
+  test('messages that say the guest is going down', () => {
+    for (const raw of ['STOPPING=1', 'X_SYSTEMD_SHUTDOWN=poweroff', 'EXIT_STATUS=0', 'X_SYSTEMD_UNIT_ACTIVE=shutdown.target', 'X_SYSTEMD_UNIT_ACTIVE=reboot.target']) {
+      expect(isShutdownSign(message(raw)), raw).toBe(true);
+    }
+    for (const raw of ['READY=1', 'X_SYSTEMD_UNIT_ACTIVE=multi-user.target', 'X_SYSTEMD_UNIT_INACTIVE=ssh-access.target', 'STATUS=Stopping']) {
+      expect(isShutdownSign(message(raw)), raw).toBe(false);
+    }
   });
 
   test('the event stream tracks readiness, status, units and exit status', async () => {
