@@ -75,8 +75,9 @@ function endMachinesAndExit(code: number, timeoutMs: number): void {
   ending = finished.finally(() => process.exit(code));
 }
 onParentGone(() => endMachinesAndExit(1, 10_000));
-process.once('SIGINT', () => endMachinesAndExit(130, 10_000));
-process.once('SIGTERM', () => endMachinesAndExit(143, 400));
+// `on`, not `once`: execa's exit handler re-raises a signal that no other listener is left to handle.
+process.on('SIGINT', () => endMachinesAndExit(130, 10_000));
+process.on('SIGTERM', () => endMachinesAndExit(143, 400));
 
 /** Where test.vm leaves each test's machine options for the fixture: the test's meta holds only the key. */
 const META_KEY = 'vitest-vmspawn';
