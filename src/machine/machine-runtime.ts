@@ -258,9 +258,16 @@ export class MachineRuntime {
       notifyMessages: this.notify.messages.length,
       journalEntries: this.journal.entries().length,
       nativeJournal: this.#nativeJournal,
-      exit: this.#exit,
+      exit: this.#exitWithBootError(),
       error: this.bootError,
     };
+  }
+
+  /** QEMU may exit before the boot's failure is diagnosed (a panic): the reason follows the diagnosis. */
+  #exitWithBootError(): MachineExit | undefined {
+    const exit = this.#exit;
+    if (exit?.endedBy !== 'boot-failure' || this.bootError === undefined || this.#endReason !== undefined) return exit;
+    return { ...exit, reason: `the boot failed: ${this.bootError}` };
   }
 
   async #quitQemu(qemu: ManagedProcess): Promise<void> {
