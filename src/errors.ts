@@ -1,3 +1,5 @@
+import type { MachineExit } from './machine/summary.js';
+
 /**
  * Error classes thrown by vitest-vmspawn. Each carries what is needed to act on it:
  * the option that was wrong, the console tail of a failed boot, the command that failed.
@@ -143,6 +145,19 @@ export class WaitTimeoutError extends VmspawnError {
 /** The machine is not in a state that allows the call (for example exec after shutdown). */
 export class MachineStateError extends VmspawnError {
   override name = 'MachineStateError';
+}
+
+/** The machine ended, not by its own shutdown, while a command ran in it. */
+export class MachineEndedError extends MachineStateError {
+  override name = 'MachineEndedError';
+  constructor(
+    readonly command: string,
+    /** How the machine ended (also in its summary). */
+    readonly exit: MachineExit,
+    options?: ErrorOptions,
+  ) {
+    super(`The machine ended while a command ran in the guest: ${exit.reason}.\nCommand: ${command}`, options);
+  }
 }
 
 function tail(text: string, maxLines = 20): string {

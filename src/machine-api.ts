@@ -21,6 +21,7 @@ export {
   ExecConnectionLostError,
   ExecError,
   InvalidOptionsError,
+  MachineEndedError,
   MachineStateError,
   MissingToolError,
   VmspawnError,

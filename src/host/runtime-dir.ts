@@ -44,11 +44,15 @@ export async function createRuntimeDir(): Promise<string> {
   liveDirs.add(dir);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const live of liveDirs) rmSync(live, { recursive: true, force: true });
-    });
+    process.once('exit', removeLiveRuntimeDirsSync);
   }
   return dir;
+}
+
+/** Deletes every runtime directory of this process at once, synchronously (for a process about to end). */
+export function removeLiveRuntimeDirsSync(): void {
+  for (const live of liveDirs) rmSync(live, { recursive: true, force: true });
+  liveDirs.clear();
 }
 
 export async function removeRuntimeDir(dir: string): Promise<void> {
@@ -56,12 +60,22 @@ export async function removeRuntimeDir(dir: string): Promise<void> {
   liveDirs.delete(dir);
 }
 
+export interface ReapOptions {
+  /**
+   * The root to look in.
+   * @default runtimeRoot()
+   */
+  root?: string;
+  /** Called for each stale directory after its processes were killed and before it is deleted. */
+  beforeRemove?: (dir: string, ownerPid: number | undefined) => Promise<void>;
+}
+
 /**
  * Kills the processes and deletes the directories of machines whose owning process is gone.
  * Returns the directories it removed.
  */
-export async function reapStaleRuntimeDirs(): Promise<string[]> {
-  const root = runtimeRoot();
+export async function reapStaleRuntimeDirs(options: ReapOptions = {}): Promise<string[]> {
+  const root = options.root ?? runtimeRoot();
   let entries: string[];
   try {
     entries = await readdir(root);
@@ -76,6 +90,7 @@ export async function reapStaleRuntimeDirs(): Promise<string[]> {
     const [pid, startTime] = owner.trim().split(' ');
     if (pid && isSameProcessAlive(Number(pid), startTime)) continue;
     await killRecordedChildren(dir);
+    await options.beforeRemove?.(dir, pid ? Number(pid) : undefined).catch(() => undefined);
     await removeRuntimeDir(dir);
     reaped.push(dir);
   }

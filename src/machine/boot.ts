@@ -3,7 +3,8 @@
  * `qemu --version` runs before that, not even the KVM probe), choose accelerator and vsock
  * transport, plan, write the plan's files, listen for the guest, start the vsock daemon and QEMU,
  * then wait for READY, ssh-access.target and the first SSH handshake. A failure at any step ends
- * everything that was started and throws a BootError carrying the console tail.
+ * everything that was started and throws a BootError whose headline is the cause (a sign read from
+ * the console, firmware or notify messages when there is one), with the console tail.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BootError, VmspawnError } from '../errors.js';
 import { chooseAccelerator } from '../host/accelerator.js';
-import { createRuntimeDir, PIDS_FILE, reapStaleRuntimeDirs } from '../host/runtime-dir.js';
+import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
 import { chooseVsock } from '../host/vsock-choice.js';
 import { preflight } from '../options/preflight.js';
@@ -22,11 +23,14 @@ import { planMachine } from '../plan/plan-machine.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { QmpClient } from '../process/qmp-client.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
-import { SshConnection } from '../ssh/ssh-connection.js';
+import { HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
 import { SshSession } from '../ssh/ssh-session.js';
 import { UserSpaceVsock } from '../transport/user-space-vsock.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
 import { readTail } from '../util/read-tail.js';
+import { reapAbandonedMachines, recordArtifactsDir } from './abandoned-machines.js';
+import type { BootSign } from './boot-signs.js';
+import { BootSignError, BootWatch } from './boot-watch.js';
 import { guestStopsWithin } from './guest-stopping.js';
 import { MachineLog } from './machine-log.js';
 import { MachineRuntime } from './machine-runtime.js';
@@ -54,7 +58,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   signal?.throwIfAborted();
 
   // 2. Directories, log and plan.
-  reaped ??= reapStaleRuntimeDirs().catch(() => undefined);
+  reaped ??= reapAbandonedMachines().catch(() => undefined);
   await reaped;
   const ownsArtifactsDir = options.artifactsDir === undefined;
   // A given artifactsDir was checked by preflight: it cannot be in /proc, where mkdir would spin.
@@ -62,6 +66,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   await mkdir(artifactsDir, { recursive: true });
   await clearArtifacts(artifactsDir);
   const layout = machineLayout(await createRuntimeDir(), artifactsDir);
+  await recordArtifactsDir(layout.runtimeDir, artifactsDir);
   const log = new MachineLog(options.name);
   log.attach(layout.machineLog);
   log.announce(accelerator.reason);
@@ -72,6 +77,8 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, vsock: vsock.kind, vsockDaemonBinary });
   const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
   const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, ownsArtifactsDir });
+  // Emergency mode is fatal when SSH is wanted: sshd never starts in it.
+  const watch = new BootWatch(layout, runtime.notify, (sign) => sign.kind !== 'emergency-mode' || options.ssh);
 
   try {
     await materializePlan(plan, layout, qemuImg);
@@ -87,16 +94,20 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     const qemu = await spawnManaged('qemu', plan.qemu.binary, plan.qemu.args, { logFile: layout.qemuLog, pidFile });
     runtime.adoptQemu(qemu);
     log.info(`QEMU started (pid ${qemu.pid}): ${plan.qemu.binary} ${plan.qemu.args.length} arguments, see ${ARTIFACT_FILES.qemuCommandLine}`);
+    await runtime.writeSummary();
     runtime.adoptQmp(await QmpClient.connect(layout.qmpSocket, Date.now() + 10_000, () => !qemu.hasExited));
+    // QEMU read the credential files while parsing its command line: the host's private key need not wait on disk.
+    await rm(layout.credentialsDir, { recursive: true, force: true });
 
     // 4. Readiness.
-    const ssh = await waitUntilReady(runtime, transport, keys, signal);
+    const ssh = await waitUntilReady(runtime, transport, keys, signal, watch);
+    await watch.stop();
     runtime.state = 'running';
     runtime.ssh = ssh;
     log.info(`ready: READY=1 after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
     return new StartedMachine(runtime, ssh, transport);
   } catch (error) {
-    throw await failBoot(runtime, error);
+    throw await failBoot(runtime, error, watch);
   }
 }
 
@@ -105,12 +116,14 @@ async function waitUntilReady(
   transport: VsockTransport,
   keys: MachineSshKeys | undefined,
   signal: AbortSignal | undefined,
+  watch: BootWatch,
 ): Promise<SshSession | undefined> {
   const { options, notify } = runtime;
   const deadline = Date.now() + options.bootTimeout;
   const qemu = runtime.qemu;
   const stopWaiting = new AbortController();
   const failures: Array<Promise<never>> = [
+    watch.fatal,
     qemu!.exited.then((exit) => {
       throw new VmspawnError(`QEMU exited during boot (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`}).`);
     }),
@@ -180,22 +193,43 @@ async function connectSsh(
     } catch (error) {
       lastError = error as Error;
       onAttemptFailed(lastError);
+      if (lastError instanceof HostKeyMismatchError) throw hostKeyError(lastError);
       await sleep(SSH_RETRY_MS);
     }
   }
   throw new VmspawnError(`SSH to the guest did not succeed: ${lastError?.message ?? 'no attempt finished'}`);
 }
 
-async function failBoot(runtime: MachineRuntime, error: unknown): Promise<Error> {
+async function failBoot(runtime: MachineRuntime, error: unknown, watch: BootWatch): Promise<Error> {
   const reason = error instanceof Error ? error.message : String(error);
-  runtime.bootError = reason;
-  runtime.log.info(`boot failed: ${reason}`);
+  const sign = error instanceof BootSignError ? error.sign : await watch.stop();
+  const cause = headline(reason, sign);
+  runtime.bootError = cause;
+  runtime.log.info(`boot failed: ${cause.replaceAll('\n', ' ')}`);
   await runtime.kill('boot-failure');
+  await watch.stop();
   await runtime.writeSummary();
   const consoleTail = await runtime.consoleTail(30);
   const qemuTail = await readTail(runtime.layout.qemuLog, 10);
-  const withQemuLog = qemuTail ? `${reason}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : reason;
-  return new BootError(withQemuLog, { consoleTail, artifactsDir: runtime.layout.artifactsDir }, { cause: error });
+  const withQemuLog = qemuTail ? `${cause}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : cause;
+  // A temporary artifacts directory (no artifactsDir given) would be left in the temp directory forever.
+  const keep = !runtime.ownsArtifactsDir;
+  if (!keep) await rm(runtime.layout.artifactsDir, { recursive: true, force: true });
+  return new BootError(withQemuLog, { consoleTail, artifactsDir: keep ? runtime.layout.artifactsDir : undefined }, { cause: error });
+}
+
+/** The sign that explains a failure comes first; what the engine observed (a timeout, QEMU exiting) follows. */
+function headline(reason: string, sign: BootSign | undefined): string {
+  return sign && sign.headline !== reason ? `${sign.headline}\n(${reason})` : reason;
+}
+
+/** A wrong host key will not become right by retrying. */
+function hostKeyError(error: Error): VmspawnError {
+  return new VmspawnError(
+    `${error.message} The guest's sshd does not use the key the engine gave it: does the image, or a tmpfiles.extra credential ` +
+      'of the test, install its own /etc/ssh/ssh_host_ed25519_key first?',
+    { cause: error },
+  );
 }
 
 async function waitForSocket(path: string, isAlive: () => boolean, logFile: string): Promise<void> {

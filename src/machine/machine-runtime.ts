@@ -2,7 +2,8 @@
  * Everything a running machine owns (processes, listeners, the SSH session) and the one path by
  * which it all ends: when QEMU exits, for whatever reason, the listeners close, the journal is
  * flushed and converted, the helper daemon stops, summary.json is written and the runtime
- * directory is deleted.
+ * directory is deleted. Every runtime of the process is listed, so that a process that must end
+ * (its test run was interrupted) can end its machines first.
  */
 import { appendFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import type { VsockChoice } from '../host/vsock-choice.js';
 import { MachineJournal } from '../journal/machine-journal.js';
 import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
 import { NotifyEvents } from '../notify/notify-events.js';
-import { formatNotifyLogLine } from '../notify/notify-message.js';
+import { formatNotifyLogLine, isShutdownSign } from '../notify/notify-message.js';
 import { listenForNotifications } from '../notify/notify-listener.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import type { GuestPorts } from '../plan/credentials.js';
@@ -31,6 +32,23 @@ export type RuntimeState = 'starting' | 'running' | 'stopping' | 'exited';
 
 /** How long QEMU gets to exit after QMP `quit` before it is killed. */
 const QUIT_GRACE_MS = 3_000;
+/**
+ * How long shutdown() waits for a sign that the guest heard the power-off request (a notify
+ * message, or `systemctl poweroff` run over SSH) before it quits QEMU instead of waiting out the
+ * whole shutdownTimeout.
+ */
+const SHUTDOWN_ACK_MS = 8_000;
+
+const liveRuntimes = new Set<MachineRuntime>();
+
+/**
+ * Ends every machine of this process at once (QEMU is killed), as `endedBy` says, and waits up to
+ * `timeoutMs` for their artifacts to be written. For a process that is about to exit.
+ */
+export async function endLiveMachines(endedBy: 'abandoned', reason: string, timeoutMs: number): Promise<void> {
+  const ends = [...liveRuntimes].map((runtime) => runtime.kill(endedBy, reason).catch(() => undefined));
+  await settlesWithin(Promise.all(ends), timeoutMs);
+}
 
 export interface MachineRuntimeParts {
   options: ResolvedMachineOptions;
@@ -51,7 +69,6 @@ export class MachineRuntime {
   readonly notify = new NotifyEvents();
   readonly journal: MachineJournal;
   readonly startedAt = new Date();
-  state: RuntimeState = 'starting';
   ssh: SshSession | undefined;
   bootError: string | undefined;
   readyAfterMs: number | undefined;
@@ -63,6 +80,13 @@ export class MachineRuntime {
   #qmp: QmpClient | undefined;
   #listeners: VsockListener[] = [];
   #endedBy: MachineExit['endedBy'] | undefined;
+  #endReason: string | undefined;
+  #wasRunning = false;
+  #powerOff: Promise<void> | undefined;
+  #onEnded: ((exit: MachineExit) => void) | undefined;
+  readonly #ended = new Promise<MachineExit>((resolve) => {
+    this.#onEnded = resolve;
+  });
   #nativeJournal: string | undefined;
   #exit: MachineExit | undefined;
   #finished: Promise<MachineExit> | undefined;
@@ -72,6 +96,27 @@ export class MachineRuntime {
     this.layout = parts.layout;
     this.log = parts.log;
     this.journal = new MachineJournal(parts.layout.journalExport, parts.layout.journalNative);
+    liveRuntimes.add(this);
+  }
+
+  get state(): RuntimeState {
+    return this.#state;
+  }
+
+  set state(state: RuntimeState) {
+    if (state === 'running') this.#wasRunning = true;
+    this.#state = state;
+  }
+  #state: RuntimeState = 'starting';
+
+  /** Resolves as soon as QEMU has exited and it is known how the machine ended, before the artifacts are complete. */
+  get ended(): Promise<MachineExit> {
+    return this.#ended;
+  }
+
+  /** Whether the artifacts directory is a temporary one the engine created. */
+  get ownsArtifactsDir(): boolean {
+    return this.parts.ownsArtifactsDir;
   }
 
   get accelerator(): 'kvm' | 'tcg' {
@@ -100,6 +145,10 @@ export class MachineRuntime {
       await listenForNotifications(transport, this.parts.ports.notify, () => this.sinceQemuStart(), (message) => {
         appendFileSync(this.layout.notifyLog, formatNotifyLogLine(message));
         this.notify.push(message);
+        if (this.state === 'running' && isShutdownSign(message)) {
+          this.state = 'stopping';
+          this.log.info(`the guest is shutting down (${message.raw.replaceAll('\n', ' ')})`);
+        }
       }),
     );
     if (this.options.forwardJournal) {
@@ -133,29 +182,62 @@ export class MachineRuntime {
     return within(this.#finished ?? this.#finishWithoutQemu(), options, () => 'the machine to exit');
   }
 
-  /** Powers the guest off, killing QEMU if it takes longer than `timeout`. */
+  /**
+   * Powers the guest off, quitting QEMU if it takes longer than `timeout`, or sooner when neither
+   * SSH nor the ACPI power button reached the guest's system manager.
+   */
   async shutdown(timeout = this.options.shutdownTimeout): Promise<MachineExit> {
     const qemu = this.#qemu;
-    if (!qemu || this.state === 'exited' || this.state === 'stopping') return this.waitForExit();
-    this.state = 'stopping';
-    this.#endedBy ??= 'shutdown';
-    this.log.info(`shutdown requested (timeout ${timeout} ms)`);
-    // A guest without logind ignores the ACPI power button, so ask its system manager over SSH too.
-    void this.ssh?.exec('systemctl poweroff --no-block', { reject: false, timeout: 5_000 }).catch(() => undefined);
-    void this.#qmp?.execute('system_powerdown').catch(() => undefined);
-    if (!(await settlesWithin(qemu.exited, timeout))) {
-      this.log.info(`the guest did not power off within ${timeout} ms; quitting QEMU`);
-      await this.#quitQemu(qemu);
+    if (qemu && this.state !== 'exited') {
+      this.#powerOff ??= this.#powerOffQemu(qemu, timeout);
+      await this.#powerOff;
     }
     return this.waitForExit();
   }
 
+  async #powerOffQemu(qemu: ManagedProcess, timeout: number): Promise<void> {
+    const deadline = Date.now() + timeout;
+    const guestGoingDown = this.state === 'stopping';
+    this.state = 'stopping';
+    if (!guestGoingDown) this.#endedBy ??= 'shutdown';
+    this.log.info(`shutdown requested (timeout ${timeout} ms)`);
+    // A guest without logind ignores the ACPI power button, so ask its system manager over SSH too.
+    const ssh = this.ssh && !this.ssh.closed ? this.ssh : undefined;
+    const askedOverSsh = ssh
+      ? ssh.exec('systemctl poweroff --no-block', { reject: false, timeout: 5_000 }).then((result) => result.exitCode === 0, () => false)
+      : Promise.resolve(false);
+    void this.#qmp?.execute('system_powerdown').catch(() => undefined);
+    const stopWaiting = new AbortController();
+    const heard = Promise.race([
+      askedOverSsh.then((asked) => (asked ? true : new Promise<never>(() => undefined))),
+      this.notify.waitFor(isShutdownSign, { signal: stopWaiting.signal, description: 'a shutdown message' }).then(() => true),
+    ]).catch(() => false);
+    try {
+      if (!(await settlesWithin(Promise.race([qemu.exited, heard]), Math.min(timeout, SHUTDOWN_ACK_MS)))) {
+        this.log.info(`neither SSH nor the ACPI power button reached the guest's system manager within ${Math.min(timeout, SHUTDOWN_ACK_MS)} ms; quitting QEMU`);
+        this.#endReason ??= 'shutdown() could not reach the guest (no SSH, no reaction to the ACPI power button); QEMU was quit';
+        await this.#quitQemu(qemu);
+        return;
+      }
+    } finally {
+      stopWaiting.abort();
+    }
+    if (!(await settlesWithin(qemu.exited, Math.max(0, deadline - Date.now())))) {
+      this.log.info(`the guest did not power off within ${timeout} ms; quitting QEMU`);
+      this.#endReason ??= `the guest did not power off within ${timeout} ms; QEMU was quit`;
+      await this.#quitQemu(qemu);
+    }
+  }
+
   /** Kills QEMU at once. */
-  async kill(reason: MachineExit['endedBy']): Promise<MachineExit> {
+  async kill(reason: MachineExit['endedBy'], explanation?: string): Promise<MachineExit> {
     if (this.state !== 'exited') {
       this.state = 'stopping';
-      this.#endedBy ??= reason;
-      this.log.info(`killing QEMU (${reason})`);
+      if (this.#endedBy === undefined) {
+        this.#endedBy = reason;
+        this.#endReason = explanation;
+      }
+      this.log.info(`killing QEMU (${explanation ?? reason})`);
       this.#qemu?.kill('SIGKILL');
     }
     if (!this.#qemu) return this.#finishWithoutQemu();
@@ -184,9 +266,16 @@ export class MachineRuntime {
       journalEntries: this.journal.entries().length,
       journalSuppressed: this.journal.suppressed,
       nativeJournal: this.#nativeJournal,
-      exit: this.#exit,
+      exit: this.#exitWithBootError(),
       error: this.bootError,
     };
+  }
+
+  /** QEMU may exit before the boot's failure is diagnosed (a panic): the reason follows the diagnosis. */
+  #exitWithBootError(): MachineExit | undefined {
+    const exit = this.#exit;
+    if (exit?.endedBy !== 'boot-failure' || this.bootError === undefined || this.#endReason !== undefined) return exit;
+    return { ...exit, reason: `the boot failed: ${this.bootError}` };
   }
 
   async #quitQemu(qemu: ManagedProcess): Promise<void> {
@@ -196,20 +285,66 @@ export class MachineRuntime {
   }
 
   async #finish(qemuExit: { exitCode: number | undefined; signal: string | undefined }): Promise<MachineExit> {
-    const endedBy = this.#endedBy ?? (this.state === 'starting' ? 'boot-failure' : 'guest');
+    const exit = await this.#describeExit(qemuExit);
     this.state = 'exited';
-    this.log.info(`QEMU exited (${qemuExit.signal ? `signal ${qemuExit.signal}` : `code ${qemuExit.exitCode}`}); ended by ${endedBy}`);
-    const exit: MachineExit = {
-      exitStatus: this.notify.exitStatus,
-      qemuExitCode: qemuExit.exitCode,
-      qemuSignal: qemuExit.signal,
-      endedBy,
-    };
-    await this.#releaseEverything();
+    this.log.info(`QEMU exited (${qemuExit.signal ? `signal ${qemuExit.signal}` : `code ${qemuExit.exitCode}`}); ended by ${exit.endedBy}: ${exit.reason}`);
     this.#exit = exit;
-    await this.writeSummary();
-    if (this.parts.ownsArtifactsDir && endedBy !== 'boot-failure') await rm(this.layout.artifactsDir, { recursive: true, force: true });
+    this.#onEnded?.(exit);
+    try {
+      await this.#releaseEverything();
+      await this.writeSummary();
+      // A boot that failed removes its own temporary directory, once the error has read the logs.
+      if (this.parts.ownsArtifactsDir && this.#wasRunning) await rm(this.layout.artifactsDir, { recursive: true, force: true });
+    } finally {
+      liveRuntimes.delete(this);
+    }
     return exit;
+  }
+
+  /** Who ended the machine and how, from what the engine did, what QEMU reported and what the guest said. */
+  async #describeExit(qemuExit: { exitCode: number | undefined; signal: string | undefined }): Promise<MachineExit> {
+    const exitStatus = this.notify.exitStatus;
+    const guestShutDown = this.notify.messages.some(isShutdownSign);
+    const endedBy =
+      this.#endedBy ??
+      (this.state === 'starting'
+        ? 'boot-failure'
+        : guestShutDown || (this.notify.messages.length === 0 && qemuExit.exitCode === 0)
+          ? 'guest'
+          : 'crashed');
+    let reason = this.#endReason;
+    if (reason === undefined) {
+      switch (endedBy) {
+        case 'guest': {
+          const how = this.notify.messages.findLast((message) => message.fields.X_SYSTEMD_SHUTDOWN !== undefined)?.fields.X_SYSTEMD_SHUTDOWN;
+          reason = `the guest shut down by itself${how ? ` (${how})` : ''}${exitStatus === undefined ? '' : `, EXIT_STATUS=${exitStatus}`}`;
+          break;
+        }
+        case 'shutdown':
+          reason = `shut down by shutdown()${exitStatus === undefined ? '' : `, EXIT_STATUS=${exitStatus}`}`;
+          break;
+        case 'killed':
+          reason = 'killed with kill()';
+          break;
+        case 'boot-failure':
+          reason = `the boot failed: ${this.bootError ?? 'QEMU exited'}`;
+          break;
+        default:
+          reason = await this.#describeCrash(qemuExit);
+      }
+    }
+    return { exitStatus, qemuExitCode: qemuExit.exitCode, qemuSignal: qemuExit.signal, endedBy, reason };
+  }
+
+  async #describeCrash(qemuExit: { exitCode: number | undefined; signal: string | undefined }): Promise<string> {
+    const notShutDown = 'the guest did not shut down';
+    if (qemuExit.signal) return `QEMU was killed by ${qemuExit.signal}, not by the engine; ${notShutDown}`;
+    // QEMU prints "terminating on signal 15 from pid 1234 (kill)" when a signal ends it.
+    const terminated = /terminating on signal \d+[^\n]*/.exec(await readTail(this.layout.qemuLog, 20))?.[0];
+    if (terminated) return `QEMU exited (${terminated}); ${notShutDown}`;
+    const panic = /Kernel panic - not syncing: [^\n]*/.exec(await readTail(this.layout.consoleLog, 60))?.[0];
+    if (panic) return `the guest kernel panicked (${panic.trim()}); QEMU exited`;
+    return `QEMU exited with code ${qemuExit.exitCode} while the guest was running; ${notShutDown} (see qemu.log and console.log)`;
   }
 
   /** The end of a machine whose QEMU never started (a boot that failed early). */

@@ -3,11 +3,13 @@
  * journal, and power it off. Created by {@link Machine.start}.
  */
 import type { Duplex } from 'node:stream';
-import { MachineStateError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExecAbortedError, ExecConnectionLostError, ExecError, MachineEndedError, MachineStateError } from '../errors.js';
 import type { JournalEntry, JournalMatch } from '../journal/journal-entry.js';
 import type { MachineJournal } from '../journal/machine-journal.js';
 import type { NotifyEvents } from '../notify/notify-events.js';
 import type { QmpClient } from '../process/qmp-client.js';
+import { toShellCommand } from '../ssh/shell-quote.js';
 import type { ExecOptions, ExecResult, SshSession } from '../ssh/ssh-session.js';
 import type { ConnectOptions, VsockTransport } from '../transport/vsock-transport.js';
 import type { WaitOptions } from '../util/event-log.js';
@@ -15,6 +17,9 @@ import type { MachineRuntime, RuntimeState as MachineState } from './machine-run
 import type { MachineExit, MachineSummary } from './summary.js';
 
 export type { RuntimeState as MachineState } from './machine-runtime.js';
+
+/** How long a command whose connection broke waits to learn whether the machine ended meanwhile. */
+const LOST_COMMAND_GRACE_MS = 3_000;
 
 export interface ShutdownOptions {
   /**
@@ -80,20 +85,43 @@ export class StartedMachine implements AsyncDisposable {
    * Runs a command in the guest over SSH as root. A string is a shell command line; an array is an
    * argument vector, quoted for the shell. Rejects with an ExecError on a non-zero exit unless `reject: false`.
    */
-  exec(command: string | readonly string[], options?: ExecOptions): Promise<ExecResult> {
-    if (!this.ssh) {
-      return Promise.reject(new MachineStateError('exec() needs SSH, which is off for this machine (ssh: false).'));
+  async exec(command: string | readonly string[], options?: ExecOptions): Promise<ExecResult> {
+    if (!this.ssh) throw new MachineStateError('exec() needs SSH, which is off for this machine (ssh: false).');
+    if (this.runtime.state !== 'running') throw new MachineStateError(`exec() on a machine that is ${this.#describeState()}.`);
+    try {
+      return await this.ssh.exec(command, options);
+    } catch (error) {
+      throw await this.#explainFailure(error, command);
     }
-    if (this.runtime.state !== 'running') {
-      return Promise.reject(new MachineStateError(`exec() on a machine that is ${this.runtime.state}.`));
-    }
-    return this.ssh.exec(command, options);
+  }
+
+  /**
+   * A command whose connection broke (no exit status) because QEMU died is reported as the end of
+   * the machine, with how it ended; a guest that shut itself down keeps the command's own error.
+   */
+  async #explainFailure(error: unknown, command: string | readonly string[]): Promise<unknown> {
+    if (error instanceof ExecAbortedError || (error instanceof ExecError && (error.exitCode !== null || error.signal !== undefined))) return error;
+    // The session already waited for signs of the guest going down, and the machine still runs.
+    if (error instanceof ExecConnectionLostError && error.reason === 'connection-lost') return error;
+    const giveUp = new AbortController();
+    const exit = await Promise.race([
+      this.runtime.ended,
+      sleep(LOST_COMMAND_GRACE_MS, undefined, { signal: giveUp.signal }).catch(() => undefined),
+    ]);
+    giveUp.abort();
+    if (!exit || exit.endedBy === 'guest' || exit.endedBy === 'shutdown') return error;
+    return new MachineEndedError(toShellCommand(command), exit, { cause: error });
+  }
+
+  #describeState(): string {
+    const exit = this.runtime.summary().exit;
+    return exit ? `${this.runtime.state} (${exit.reason})` : this.runtime.state;
   }
 
   /** Opens a byte stream to a vsock port in the guest. */
   connect(port: number, options?: ConnectOptions): Promise<Duplex> {
     if (this.runtime.state !== 'running') {
-      return Promise.reject(new MachineStateError(`connect() on a machine that is ${this.runtime.state}.`));
+      return Promise.reject(new MachineStateError(`connect() on a machine that is ${this.#describeState()}.`));
     }
     return this.transport.connect(port, options);
   }

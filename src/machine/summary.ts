@@ -12,8 +12,20 @@ export interface MachineExit {
   qemuExitCode: number | undefined;
   /** Signal that ended QEMU, if it was killed. */
   qemuSignal: string | undefined;
-  /** Who ended it: the guest itself, a clean shutdown, a kill, or a boot that failed. */
-  endedBy: 'guest' | 'shutdown' | 'killed' | 'boot-failure';
+  /**
+   * Who ended it:
+   * - `'guest'`: the guest powered off, rebooted or exited by itself;
+   * - `'shutdown'`: `shutdown()` or `stop()`;
+   * - `'killed'`: `kill()`;
+   * - `'boot-failure'`: `start()` failed;
+   * - `'crashed'`: QEMU ended while the guest was not shutting down (killed from outside, a QEMU
+   *   error, a kernel panic);
+   * - `'abandoned'`: the process running the machine was interrupted or killed (the test run was
+   *   stopped) before it shut the machine down.
+   */
+  endedBy: 'guest' | 'shutdown' | 'killed' | 'boot-failure' | 'crashed' | 'abandoned';
+  /** How it ended, in one sentence (e.g. "QEMU was killed by SIGKILL, not by the engine; the guest did not shut down"). */
+  reason: string;
 }
 
 export interface MachineSummary {

@@ -45,22 +45,36 @@ export function deactivatedUnitOf(message: NotifyMessage): string | undefined {
   return message.fields.X_SYSTEMD_UNIT_INACTIVE;
 }
 
-/**
- * Whether the message shows the guest shutting down: the targets a running system keeps active
- * going inactive (multi-user, ssh-access, graphical), shutdown.target starting, or the final
- * `EXIT_STATUS=` / `X_SYSTEMD_SHUTDOWN=`.
- */
-export function isShutdownSign(message: NotifyMessage): boolean {
-  const deactivated = deactivatedUnitOf(message);
-  return (
-    (deactivated !== undefined && ['multi-user.target', 'ssh-access.target', 'graphical.target'].includes(deactivated)) ||
-    activatedUnitOf(message) === 'shutdown.target' ||
-    message.fields.X_SYSTEMD_SHUTDOWN !== undefined ||
-    exitStatusOf(message) !== undefined
-  );
-}
-
 /** One line of notify.log: time and the message with newlines shown as spaces. */
 export function formatNotifyLogLine(message: NotifyMessage): string {
   return `${(message.time / 1000).toFixed(3).padStart(9)}s ${message.raw.replaceAll('\n', ' ')}\n`;
+}
+
+/** Targets whose activation means the guest is going down. */
+const SHUTDOWN_TARGETS = new Set(['shutdown.target', 'final.target', 'poweroff.target', 'reboot.target', 'halt.target', 'kexec.target', 'exit.target']);
+
+/**
+ * Whether the message says the guest's system manager is shutting down: `STOPPING=1`,
+ * `X_SYSTEMD_SHUTDOWN=`, `EXIT_STATUS=`, or a shutdown target reaching active.
+ */
+export function isShutdownSign(message: NotifyMessage): boolean {
+  const { fields } = message;
+  if (fields.STOPPING === '1' || fields.X_SYSTEMD_SHUTDOWN !== undefined || exitStatusOf(message) !== undefined) return true;
+  const activated = activatedUnitOf(message);
+  return activated !== undefined && SHUTDOWN_TARGETS.has(activated);
+}
+
+/** Targets a running system keeps active; one going inactive is the first sign of a shutdown. */
+const RUNNING_TARGETS = new Set(['multi-user.target', 'graphical.target', 'ssh-access.target']);
+
+/**
+ * Whether the message shows the guest leaving its running state: a target it keeps active going
+ * inactive, or any {@link isShutdownSign}. These come before the shutdown signs (systemd 257 sent
+ * `X_SYSTEMD_UNIT_INACTIVE=multi-user.target` 0.1 s after `systemctl poweroff`, shutdown.target
+ * 2.6 s later), but also with `systemctl isolate rescue.target`: good for telling why sshd went
+ * away, not for deciding that the machine is stopping.
+ */
+export function isGoingDownSign(message: NotifyMessage): boolean {
+  const deactivated = deactivatedUnitOf(message);
+  return isShutdownSign(message) || (deactivated !== undefined && RUNNING_TARGETS.has(deactivated));
 }

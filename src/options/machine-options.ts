@@ -126,6 +126,8 @@ export interface MachineOptions {
   /**
    * How long a clean power-off may take in `shutdown()`/`stop()` before QEMU is killed, in milliseconds.
    * At most 2147483647 (2**31 - 1), the longest a timer can wait.
+   * When the guest shows no sign of hearing the request (SSH gone, the ACPI power button ignored),
+   * QEMU is quit after at most 8 s instead.
    * @default 20000
    */
   shutdownTimeout?: number;

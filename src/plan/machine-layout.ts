@@ -23,6 +23,8 @@ export interface MachineLayout {
   /** Directory of the files below. */
   artifactsDir: string;
   consoleLog: string;
+  /** SeaBIOS's debug output (I/O port 0x402): what the firmware tried to boot. */
+  firmwareLog: string;
   qemuLog: string;
   qemuCommandLine: string;
   notifyLog: string;
@@ -35,6 +37,7 @@ export interface MachineLayout {
 
 export const ARTIFACT_FILES = {
   consoleLog: 'console.log',
+  firmwareLog: 'firmware.log',
   qemuLog: 'qemu.log',
   qemuCommandLine: 'qemu-cmdline.txt',
   notifyLog: 'notify.log',

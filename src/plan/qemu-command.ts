@@ -76,9 +76,16 @@ function vsockSection({ vsock }: QemuCommandInput): string[] {
   return vsock.qemuArgs;
 }
 
-/** The guest console is written by QEMU straight to the artifacts, so nothing is lost if the host process dies. */
+/**
+ * The guest console is written by QEMU straight to the artifacts, so nothing is lost if the host
+ * process dies. So is the firmware's debug port, where SeaBIOS says what it booted or that it
+ * found nothing to boot (it prints nothing on the serial console).
+ */
 function consoleSection({ layout }: QemuCommandInput): string[] {
-  return ['-chardev', `file,id=console,path=${escapeOptionValue(layout.consoleLog)}`, '-serial', 'chardev:console'];
+  return [
+    '-chardev', `file,id=console,path=${escapeOptionValue(layout.consoleLog)}`, '-serial', 'chardev:console',
+    '-chardev', `file,id=firmware,path=${escapeOptionValue(layout.firmwareLog)}`, '-device', 'isa-debugcon,iobase=0x402,chardev=firmware',
+  ];
 }
 
 function controlSection({ layout }: QemuCommandInput): string[] {

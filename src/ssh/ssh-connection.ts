@@ -54,7 +54,7 @@ export class SshConnection {
         stream.destroy();
         reject(
           hostKeyMismatch
-            ? new HostKeyMismatchError('The guest presented an SSH host key other than the one the engine installed (tmpfiles.extra credential); refusing to connect. Does the image bring its own /etc/ssh/ssh_host_ed25519_key that the credential cannot replace?')
+            ? new HostKeyMismatchError('The guest presented an SSH host key other than the one the engine installed (tmpfiles.extra credential); refusing to connect.')
             : new VmspawnError(`SSH handshake with the guest failed: ${error.message}`, { cause: error }),
         );
       };

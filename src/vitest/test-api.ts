@@ -4,9 +4,11 @@
  * `.todo`, `.fails`, `.skipIf`, `.runIf`, `.for` and `.each` behave as on `test`.
  */
 import { TestRunner, test as vitestTest, type TestAPI, type TestContext } from 'vitest';
+import { removeLiveRuntimeDirsSync } from '../host/runtime-dir.js';
+import { endLiveMachines } from '../machine/machine-runtime.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import type { MachineOptions } from '../options/machine-options.js';
-import { onParentGone } from '../process/managed-process.js';
+import { killAllManagedProcesses, onParentGone } from '../process/managed-process.js';
 import { rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
 import { providedConfig, startTestMachine } from './vm-fixture.js';
 
@@ -54,9 +56,24 @@ type ContextOf<Base> = Base extends { beforeEach: (listener: (context: infer Con
   ? Context
   : object;
 
-// A vitest worker whose runner was killed can never report again: its machines are killed (by the
-// engine) and the worker ends, instead of living on as an orphan.
-onParentGone(() => process.exit(1));
+// A vitest worker whose runner went away (killed, interrupted) can never report again: it ends its
+// machines, writes their artifacts and exits, instead of living on as an orphan. A worker told to
+// stop (SIGTERM: vitest ends its workers so, and kills them 500 ms later; SIGINT: Ctrl-C reaches
+// the whole process group) does the same in the time it has. Processes and runtime directories
+// (sockets, credentials) go first and synchronously, so a SIGKILL cannot leave them behind.
+const ABANDONED = 'the test run was stopped while the machine ran';
+let ending: Promise<void> | undefined;
+function endMachinesAndExit(code: number, timeoutMs: number): void {
+  if (ending) return;
+  const finished = endLiveMachines('abandoned', ABANDONED, timeoutMs);
+  killAllManagedProcesses();
+  removeLiveRuntimeDirsSync();
+  ending = finished.finally(() => process.exit(code));
+}
+onParentGone(() => endMachinesAndExit(1, 10_000));
+// `on`, not `once`: execa's exit handler re-raises a signal that no other listener is left to handle.
+process.on('SIGINT', () => endMachinesAndExit(130, 10_000));
+process.on('SIGTERM', () => endMachinesAndExit(143, 400));
 
 /** Where test.vm leaves each test's machine options for the fixture: the test's meta holds only the key. */
 const META_KEY = 'vitest-vmspawn';

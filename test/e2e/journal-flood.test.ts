@@ -11,7 +11,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
-import { image, startVitest, statuses, useWorkDir, writeProject } from './helpers.js';
+import { image, useWorkDir } from './helpers.js';
+import { startVitest, statuses, writeProject } from './inline-vitest.js';
 
 const workDir = useWorkDir('vmspawn-e2e-journal-');
 

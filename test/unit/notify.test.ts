@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
 import { NotifyEvents } from '../../src/notify/notify-events.js';
 import { listenForNotifications } from '../../src/notify/notify-listener.js';
-import { exitStatusOf, isReady, isShutdownSign, parseNotifyFields, type NotifyMessage } from '../../src/notify/notify-message.js';
+import { exitStatusOf, isGoingDownSign, isReady, isShutdownSign, parseNotifyFields, type NotifyMessage } from '../../src/notify/notify-message.js';
 import type { VsockTransport } from '../../src/transport/vsock-transport.js';
 
 const message = (raw: string, time = 0): NotifyMessage => ({ time, raw, fields: parseNotifyFields(raw) });
@@ -20,12 +20,21 @@ describe('notify messages', () => {
     expect(exitStatusOf(message('EXIT_STATUS=abc'))).toBeUndefined();
   });
 
-  test('the messages that show a shutdown, as systemd 257 sends them on poweroff', () => {
-    for (const raw of ['X_SYSTEMD_UNIT_INACTIVE=multi-user.target', 'X_SYSTEMD_UNIT_INACTIVE=ssh-access.target', 'X_SYSTEMD_UNIT_ACTIVE=shutdown.target', 'EXIT_STATUS=0\nX_SYSTEMD_SHUTDOWN=poweroff']) {
+  test('messages that say the guest is going down', () => {
+    for (const raw of ['STOPPING=1', 'X_SYSTEMD_SHUTDOWN=poweroff', 'EXIT_STATUS=0', 'X_SYSTEMD_UNIT_ACTIVE=shutdown.target', 'X_SYSTEMD_UNIT_ACTIVE=reboot.target']) {
       expect(isShutdownSign(message(raw)), raw).toBe(true);
     }
-    for (const raw of ['X_SYSTEMD_UNIT_ACTIVE=multi-user.target', 'X_SYSTEMD_UNIT_INACTIVE=timers.target', 'READY=1\nSTATUS=Ready.']) {
+    for (const raw of ['READY=1', 'X_SYSTEMD_UNIT_ACTIVE=multi-user.target', 'X_SYSTEMD_UNIT_INACTIVE=ssh-access.target', 'STATUS=Stopping']) {
       expect(isShutdownSign(message(raw)), raw).toBe(false);
+    }
+  });
+
+  test('messages that show the guest leaving its running state, as systemd 257 sends them on poweroff', () => {
+    for (const raw of ['X_SYSTEMD_UNIT_INACTIVE=multi-user.target', 'X_SYSTEMD_UNIT_INACTIVE=ssh-access.target', 'X_SYSTEMD_UNIT_ACTIVE=shutdown.target', 'EXIT_STATUS=0\nX_SYSTEMD_SHUTDOWN=poweroff']) {
+      expect(isGoingDownSign(message(raw)), raw).toBe(true);
+    }
+    for (const raw of ['X_SYSTEMD_UNIT_ACTIVE=multi-user.target', 'X_SYSTEMD_UNIT_INACTIVE=timers.target', 'READY=1\nSTATUS=Ready.']) {
+      expect(isGoingDownSign(message(raw)), raw).toBe(false);
     }
   });
 

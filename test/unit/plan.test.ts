@@ -61,8 +61,8 @@ describe('QEMU command line', () => {
     expect(valuesOf(kvm, '-cpu')).toEqual(['host']);
   });
 
-  test('every device sits at a fixed PCI address', () => {
-    const devices = valuesOf(plan({ image: '/img/disk.qcow2' }, { imageFormat: 'qcow2' }).qemu.args, '-device');
+  test('every PCI device sits at a fixed PCI address', () => {
+    const devices = valuesOf(plan({ image: '/img/disk.qcow2' }, { imageFormat: 'qcow2' }).qemu.args, '-device').filter((device) => device.includes('-pci'));
     expect(devices).toEqual([
       'virtio-rng-pci,rng=rng0,bus=pci.0,addr=0x3',
       'vhost-user-vsock-pci,chardev=vsock,id=vsock0,bus=pci.0,addr=0x4',
@@ -70,12 +70,17 @@ describe('QEMU command line', () => {
     ]);
   });
 
-  test('always a virtio RNG, a QMP socket and the console written to the artifacts', () => {
+  test('always a virtio RNG, a QMP socket, and the console and firmware log written to the artifacts', () => {
     const { args } = plan({}).qemu;
     expect(valuesOf(args, '-object')).toContain('rng-random,id=rng0,filename=/dev/urandom');
     expect(valuesOf(args, '-chardev')).toEqual(
-      expect.arrayContaining(['file,id=console,path=/art/test-1/console.log', 'socket,id=qmp,path=/run/vm-1/qmp.sock,server=on,wait=off']),
+      expect.arrayContaining([
+        'file,id=console,path=/art/test-1/console.log',
+        'file,id=firmware,path=/art/test-1/firmware.log',
+        'socket,id=qmp,path=/run/vm-1/qmp.sock,server=on,wait=off',
+      ]),
     );
+    expect(valuesOf(args, '-device')).toContain('isa-debugcon,iobase=0x402,chardev=firmware');
     expect(args).toContain('-no-reboot');
   });
 

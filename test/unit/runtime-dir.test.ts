@@ -1,11 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { isProcessAlive } from '../../src/host/process-status.js';
 import { createRuntimeDir, reapStaleRuntimeDirs, removeRuntimeDir, runtimeRoot } from '../../src/host/runtime-dir.js';
+import { finishAbandonedArtifacts, reapAbandonedMachines } from '../../src/machine/abandoned-machines.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 let base: string;
@@ -60,4 +61,35 @@ test('the directory of a process killed with SIGKILL is reaped, with the process
 test('process ids that address groups, not a process, are never alive', () => {
   expect(isProcessAlive(process.pid)).toBe(true);
   for (const pid of [0, -1, -process.pid, 1.5, Number.NaN]) expect(isProcessAlive(pid), String(pid)).toBe(false);
+});
+
+test('a later run finishes the artifacts of a machine whose process was killed: native journal and summary', async () => {
+  const artifactsDir = join(base, 'artifacts');
+  await mkdir(artifactsDir);
+  const entry = '__CURSOR=s=1\n__REALTIME_TIMESTAMP=1700000000123456\n__MONOTONIC_TIMESTAMP=1000\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=mytest\nMESSAGE=before the kill\n\n';
+  await writeFile(join(artifactsDir, 'journal.export'), entry);
+  await writeFile(join(artifactsDir, 'summary.json'), JSON.stringify({ name: 'vm', readyAfterMs: 1234 }));
+  // A process that owned the machine, recorded the artifacts directory, and was killed.
+  const script = `
+    import { createRuntimeDir } from ${JSON.stringify(join(REPO, 'dist/host/runtime-dir.js'))};
+    import { recordArtifactsDir } from ${JSON.stringify(join(REPO, 'dist/machine/abandoned-machines.js'))};
+    const dir = await createRuntimeDir();
+    await recordArtifactsDir(dir, ${JSON.stringify(artifactsDir)});
+    console.log(dir);
+    setInterval(() => {}, 1000);
+  `;
+  const owner = execa('node', ['--input-type=module', '-e', script], { env: { XDG_RUNTIME_DIR: base } });
+  const dir = await new Promise<string>((done) => owner.stdout?.once('data', (chunk: Buffer) => done(chunk.toString().trim())));
+  owner.kill('SIGKILL');
+  await owner.catch(() => undefined);
+
+  expect(await reapAbandonedMachines()).toEqual([dir]);
+  const summary = JSON.parse(await readFile(join(artifactsDir, 'summary.json'), 'utf8'));
+  expect(summary).toMatchObject({ name: 'vm', readyAfterMs: 1234, exit: { endedBy: 'abandoned', reason: expect.stringMatching(/ended without stopping it/) } });
+  const { stdout } = await execa('journalctl', ['--file', join(artifactsDir, 'journal.journal'), '-o', 'cat']);
+  expect(stdout).toBe('before the kill');
+  // A summary that already tells how the machine ended is left alone.
+  await writeFile(join(artifactsDir, 'summary.json'), JSON.stringify({ exit: { endedBy: 'guest' } }));
+  await finishAbandonedArtifacts(artifactsDir, 1);
+  expect(JSON.parse(await readFile(join(artifactsDir, 'summary.json'), 'utf8'))).toEqual({ exit: { endedBy: 'guest' } });
 });

@@ -1,0 +1,59 @@
+/**
+ * Whole vitest runs in a child process: small projects written to disk under the repository (so
+ * packages resolve), run by vitest with the built package, judged by their JSON report.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+const INLINE_ROOT = join(REPO, 'test-results', 'inline');
+
+const CONFIG = `
+import { defineConfig } from 'vitest/config';
+import { vmspawn } from 'vitest-vmspawn/plugin';
+export default defineConfig({
+  plugins: [vmspawn({ artifactsDir: 'artifacts' })],
+  test: { include: ['*.test.ts'], allowOnly: true, maxWorkers: 2 },
+});
+`;
+
+interface Report {
+  testResults: Array<{ name: string; assertionResults: Array<{ title: string; status: string; failureMessages: string[] }> }>;
+}
+
+/** Writes a project of test files into a fresh directory under the repository. */
+export async function writeProject(name: string, files: Record<string, string>): Promise<string> {
+  const dir = join(INLINE_ROOT, name);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'vitest.config.ts'), CONFIG);
+  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content);
+  return dir;
+}
+
+export interface StartVitestOptions {
+  /** Extra environment, e.g. XDG_RUNTIME_DIR to keep the run's runtime directories apart. */
+  env?: Record<string, string>;
+  /** Run in a process group of its own, so a signal can reach all of it as Ctrl-C in a terminal does. */
+  detached?: boolean;
+}
+
+export function startVitest(dir: string, options: StartVitestOptions = {}): ResultPromise<{ all: true; reject: false }> {
+  return execa(join(REPO, 'node_modules/.bin/vitest'), ['run', '--root', dir, '--reporter=default', '--reporter=json', `--outputFile.json=${join(dir, 'report.json')}`], {
+    cwd: dir,
+    reject: false,
+    all: true,
+    env: { CI: 'true', ...options.env },
+    detached: options.detached ?? false,
+  }) as ResultPromise<{ all: true; reject: false }>;
+}
+
+export async function statuses(dir: string): Promise<Record<string, { status: string; failure: string }>> {
+  const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
+  return Object.fromEntries(
+    report.testResults.flatMap((file) =>
+      file.assertionResults.map((result) => [result.title, { status: result.status, failure: result.failureMessages.join('\n') }]),
+    ),
+  );
+}

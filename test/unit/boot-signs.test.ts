@@ -1,0 +1,53 @@
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { consoleSign, firmwareSign, notifySign } from '../../src/machine/boot-signs.js';
+import { parseNotifyFields } from '../../src/notify/notify-message.js';
+import { followFile } from '../../src/util/follow-file.js';
+
+const message = (raw: string) => ({ time: 0, raw, fields: parseNotifyFields(raw) });
+
+test('SeaBIOS finding nothing to boot', () => {
+  const log = 'Booting from Hard Disk...\nBoot failed: could not read the boot disk\n\nenter handle_18:\n  NULL\nNo bootable device.';
+  expect(firmwareSign(log)).toMatchObject({
+    kind: 'no-bootable-device',
+    headline: expect.stringMatching(/^The firmware found nothing to boot \(SeaBIOS: "No bootable device.", "could not read the boot disk"\)/),
+  });
+  expect(firmwareSign('SeaBIOS (version 1.16.2)\nBooting from ROM...')).toBeUndefined();
+});
+
+test('a kernel panic and emergency mode on the console', () => {
+  expect(consoleSign('[    1.2] Kernel panic - not syncing: Requested init /nonexistent failed (error -2).')).toEqual({
+    kind: 'kernel-panic',
+    headline: 'The guest kernel panicked: Requested init /nonexistent failed (error -2).',
+  });
+  expect(consoleSign('You are in emergency mode. After logging in, type "journalctl -xb"')?.headline).toMatch(/^The guest's systemd entered emergency mode/);
+  expect(consoleSign('You are in rescue mode.')?.kind).toBe('emergency-mode');
+  expect(consoleSign('[  OK  ] Reached target multi-user.target')).toBeUndefined();
+});
+
+test('emergency and rescue targets in notify messages', () => {
+  expect(notifySign(message('X_SYSTEMD_UNIT_ACTIVE=emergency.target'))?.headline).toMatch(/entered emergency mode \(it reported emergency.target active\)/);
+  expect(notifySign(message('X_SYSTEMD_UNIT_ACTIVE=rescue.target'))?.headline).toMatch(/entered rescue mode/);
+  expect(notifySign(message('X_SYSTEMD_UNIT_ACTIVE=multi-user.target'))).toBeUndefined();
+  expect(notifySign(message('READY=1'))).toBeUndefined();
+});
+
+test('following a file hands over complete lines as they are written, and the rest on stop', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'vmspawn-follow-'));
+  try {
+    const file = join(dir, 'console.log');
+    const seen: string[] = [];
+    const follower = followFile(file, (lines) => seen.push(...lines), 10);
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the file does not exist yet
+    await writeFile(file, 'one\r\ntw');
+    await expect.poll(() => seen).toEqual(['one']);
+    await appendFile(file, 'o\nthree');
+    await expect.poll(() => seen).toEqual(['one', 'two']);
+    await follower.stop();
+    expect(seen).toEqual(['one', 'two', 'three']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
