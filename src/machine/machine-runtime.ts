@@ -25,6 +25,7 @@ import type { VsockListener, VsockTransport } from '../transport/vsock-transport
 import type { WaitOptions } from '../util/event-log.js';
 import { readTail } from '../util/read-tail.js';
 import { settlesWithin, within } from '../util/within.js';
+import { describeExit, type QemuExit } from './exit-description.js';
 import type { MachineLog } from './machine-log.js';
 import type { MachineExit, MachineSummary } from './summary.js';
 
@@ -284,8 +285,16 @@ export class MachineRuntime {
     await qemu.exited;
   }
 
-  async #finish(qemuExit: { exitCode: number | undefined; signal: string | undefined }): Promise<MachineExit> {
-    const exit = await this.#describeExit(qemuExit);
+  async #finish(qemuExit: QemuExit): Promise<MachineExit> {
+    const exit = await describeExit({
+      endedBy: this.#endedBy,
+      endReason: this.#endReason,
+      booting: this.state === 'starting',
+      notify: this.notify,
+      bootError: this.bootError,
+      layout: this.layout,
+      qemuExit,
+    });
     this.state = 'exited';
     this.log.info(`QEMU exited (${qemuExit.signal ? `signal ${qemuExit.signal}` : `code ${qemuExit.exitCode}`}); ended by ${exit.endedBy}: ${exit.reason}`);
     this.#exit = exit;
@@ -299,52 +308,6 @@ export class MachineRuntime {
       liveRuntimes.delete(this);
     }
     return exit;
-  }
-
-  /** Who ended the machine and how, from what the engine did, what QEMU reported and what the guest said. */
-  async #describeExit(qemuExit: { exitCode: number | undefined; signal: string | undefined }): Promise<MachineExit> {
-    const exitStatus = this.notify.exitStatus;
-    const guestShutDown = this.notify.messages.some(isShutdownSign);
-    const endedBy =
-      this.#endedBy ??
-      (this.state === 'starting'
-        ? 'boot-failure'
-        : guestShutDown || (this.notify.messages.length === 0 && qemuExit.exitCode === 0)
-          ? 'guest'
-          : 'crashed');
-    let reason = this.#endReason;
-    if (reason === undefined) {
-      switch (endedBy) {
-        case 'guest': {
-          const how = this.notify.messages.findLast((message) => message.fields.X_SYSTEMD_SHUTDOWN !== undefined)?.fields.X_SYSTEMD_SHUTDOWN;
-          reason = `the guest shut down by itself${how ? ` (${how})` : ''}${exitStatus === undefined ? '' : `, EXIT_STATUS=${exitStatus}`}`;
-          break;
-        }
-        case 'shutdown':
-          reason = `shut down by shutdown()${exitStatus === undefined ? '' : `, EXIT_STATUS=${exitStatus}`}`;
-          break;
-        case 'killed':
-          reason = 'killed with kill()';
-          break;
-        case 'boot-failure':
-          reason = `the boot failed: ${this.bootError ?? 'QEMU exited'}`;
-          break;
-        default:
-          reason = await this.#describeCrash(qemuExit);
-      }
-    }
-    return { exitStatus, qemuExitCode: qemuExit.exitCode, qemuSignal: qemuExit.signal, endedBy, reason };
-  }
-
-  async #describeCrash(qemuExit: { exitCode: number | undefined; signal: string | undefined }): Promise<string> {
-    const notShutDown = 'the guest did not shut down';
-    if (qemuExit.signal) return `QEMU was killed by ${qemuExit.signal}, not by the engine; ${notShutDown}`;
-    // QEMU prints "terminating on signal 15 from pid 1234 (kill)" when a signal ends it.
-    const terminated = /terminating on signal \d+[^\n]*/.exec(await readTail(this.layout.qemuLog, 20))?.[0];
-    if (terminated) return `QEMU exited (${terminated}); ${notShutDown}`;
-    const panic = /Kernel panic - not syncing: [^\n]*/.exec(await readTail(this.layout.consoleLog, 60))?.[0];
-    if (panic) return `the guest kernel panicked (${panic.trim()}); QEMU exited`;
-    return `QEMU exited with code ${qemuExit.exitCode} while the guest was running; ${notShutDown} (see qemu.log and console.log)`;
   }
 
   /** The end of a machine whose QEMU never started (a boot that failed early). */
