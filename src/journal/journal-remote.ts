@@ -5,6 +5,7 @@
 import { rename, rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { findExecutable } from '../host/tools.js';
+import { diesWithThisProcess } from '../process/managed-process.js';
 
 export type NativeJournalResult = { written: true; path: string } | { written: false; reason: string };
 
@@ -17,7 +18,9 @@ export async function writeNativeJournal(exportFile: string, journalFile: string
   // journal-remote appends to an existing file, and the output name must end in .journal.
   const partial = journalFile.replace(/\.journal$/, '') + `.partial-${process.pid}.journal`;
   await rm(partial, { force: true });
-  const result = await execa(journalRemote, ['--split-mode=none', `--output=${partial}`, exportFile], { reject: false, all: true });
+  // A worker that ends mid-conversion must not leave journal-remote behind; the next run converts the export.
+  const [file, argv] = await diesWithThisProcess(journalRemote, ['--split-mode=none', `--output=${partial}`, exportFile]);
+  const result = await execa(file, argv, { reject: false, all: true });
   if (result.exitCode !== 0) {
     await rm(partial, { force: true });
     return { written: false, reason: `systemd-journal-remote failed (exit ${result.exitCode}): ${result.all?.trim()}` };

@@ -40,11 +40,16 @@ const liveProcesses = new Set<ManagedProcess>();
 let exitHookInstalled = false;
 let setprivPath: Promise<string | undefined> | undefined;
 
-export async function spawnManaged(name: string, binary: string, args: readonly string[], options: SpawnOptions): Promise<ManagedProcess> {
-  installExitHook();
+/** The command line that runs `binary` so that the kernel kills it when this process dies (setpriv --pdeathsig). */
+export async function diesWithThisProcess(binary: string, args: readonly string[]): Promise<[string, string[]]> {
   setprivPath ??= process.platform === 'linux' ? findExecutable('setpriv') : Promise.resolve(undefined);
   const setpriv = await setprivPath;
-  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, [...args]];
+  return setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, [...args]];
+}
+
+export async function spawnManaged(name: string, binary: string, args: readonly string[], options: SpawnOptions): Promise<ManagedProcess> {
+  installExitHook();
+  const [file, argv] = await diesWithThisProcess(binary, args);
 
   const subprocess: ResultPromise = execa(file, argv, {
     stdin: 'ignore',
