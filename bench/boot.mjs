@@ -33,7 +33,7 @@ async function bootOnce(options) {
   const vm = await new Machine({ ...options, name: 'bench' }).start();
   const startMs = performance.now() - started;
   const { readyAfterMs, sshReadyAfterMs, processes } = vm.summary;
-  const memory = { qemu: rssMiB(processes.qemu), vsockDaemon: rssMiB(processes.vsockDaemon) };
+  const memory = { qemu: rssMiB(processes.qemu), vsockDaemon: rssMiB(processes['vhost-device-vsock']) };
   return { vm, startMs, readyAfterMs, sshReadyAfterMs, memory };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Start-up, in order: check the options against files and host, and the tools (nothing but
  * `qemu --version` runs before that, not even the KVM probe), choose accelerator and vsock
- * transport, plan, write the plan's files, listen for the guest, start the vsock daemon and QEMU,
+ * transport, plan, write the plan's files, listen for the guest, start the helper daemons and QEMU,
  * then wait for READY, ssh-access.target and the first SSH handshake. A failure at any step ends
  * everything that was started and throws a BootError whose headline is the cause (a sign read from
  * the console, firmware or notify messages when there is one), with the console tail.
@@ -19,6 +19,7 @@ import { chooseVsock } from '../host/vsock-choice.js';
 import { preflight } from '../options/preflight.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
+import type { PlannedHelper } from '../plan/helper-plan.js';
 import { planMachine } from '../plan/plan-machine.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { QmpClient } from '../process/qmp-client.js';
@@ -42,7 +43,7 @@ const SSH_TARGET_GRACE_MS = 15_000;
 const SSH_RETRY_MS = 250;
 const SSH_CONNECT_TIMEOUT_MS = 10_000;
 const SSH_HANDSHAKE_TIMEOUT_MS = 30_000;
-const DAEMON_SOCKET_TIMEOUT_MS = 10_000;
+const HELPER_READY_TIMEOUT_MS = 10_000;
 
 let reaped: Promise<unknown> | undefined;
 
@@ -52,7 +53,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   const { qemuBinary, imageFormat } = await preflight(options, signal);
   const qemuImg = options.image ? await requireExecutable('qemu-img') : undefined;
   const vsock = chooseVsock(options.vsock);
-  const vsockDaemonBinary = await requireExecutable('vhost-device-vsock');
+  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock') };
   signal?.throwIfAborted();
   const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
   signal?.throwIfAborted();
@@ -74,7 +75,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
 
   const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
   const ports = pickPorts();
-  const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, vsock: vsock.kind, vsockDaemonBinary });
+  const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, vsock: vsock.kind, binaries });
   const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
   const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, ownsArtifactsDir });
   // Emergency mode is fatal when SSH is wanted: sshd never starts in it.
@@ -84,12 +85,12 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     await materializePlan(plan, layout, qemuImg);
     await runtime.listen();
 
-    // 3. Processes: the vsock daemon first, QEMU connects to it.
+    // 3. Processes: the helper daemons first, QEMU connects to them.
     const pidFile = join(layout.runtimeDir, PIDS_FILE);
-    if (plan.vsock.daemon) {
-      const daemon = await spawnManaged('vhost-device-vsock', plan.vsock.daemon.binary, plan.vsock.daemon.args, { logFile: layout.vsockLog, pidFile });
-      runtime.adoptVsockDaemon(daemon);
-      await waitForSocket(layout.vhostUserSocket, () => !daemon.hasExited, layout.vsockLog);
+    for (const helper of plan.helpers) {
+      const daemon = await spawnManaged(helper.name, helper.binary, helper.args, { logFile: helper.logFile, pidFile });
+      runtime.adoptHelper(helper.name, daemon);
+      await waitForHelper(helper, () => !daemon.hasExited);
     }
     const qemu = await spawnManaged('qemu', plan.qemu.binary, plan.qemu.args, { logFile: layout.qemuLog, pidFile });
     runtime.adoptQemu(qemu);
@@ -232,18 +233,20 @@ function hostKeyError(error: Error): VmspawnError {
   );
 }
 
-async function waitForSocket(path: string, isAlive: () => boolean, logFile: string): Promise<void> {
-  const deadline = Date.now() + DAEMON_SOCKET_TIMEOUT_MS;
+async function waitForHelper(helper: PlannedHelper, isAlive: () => boolean): Promise<void> {
+  const deadline = Date.now() + HELPER_READY_TIMEOUT_MS;
   while (Date.now() < deadline && isAlive()) {
     try {
-      await access(path);
+      await access(helper.readyPath);
       return;
     } catch {
       await sleep(10);
     }
   }
-  const output = await readTail(logFile, 10);
-  throw new VmspawnError(`vhost-device-vsock did not create ${path}${isAlive() ? ' in time' : ' and exited'}.${output ? `\n${output}` : ''}`);
+  const output = await readTail(helper.logFile, 10);
+  throw new VmspawnError(
+    `${helper.name} did not create ${helper.readyPath}${isAlive() ? ' in time' : ' and exited'}.${output ? `\n${output}` : ''}`,
+  );
 }
 
 /** Host ports for the guest's notify and journal connections: random, so a kernel transport shared by machines will not collide. */

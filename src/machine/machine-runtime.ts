@@ -77,7 +77,8 @@ export class MachineRuntime {
 
   #qemu: ManagedProcess | undefined;
   #qemuStartedAt: number | undefined;
-  #vsockDaemon: ManagedProcess | undefined;
+  /** Helper daemons in start order; stopped in reverse order after QEMU. */
+  #helpers: Array<{ name: string; process: ManagedProcess }> = [];
   #qmp: QmpClient | undefined;
   #listeners: VsockListener[] = [];
   #endedBy: MachineExit['endedBy'] | undefined;
@@ -161,9 +162,9 @@ export class MachineRuntime {
     }
   }
 
-  /** @internal Records the vsock daemon, which must outlive QEMU and is stopped after it. */
-  adoptVsockDaemon(daemon: ManagedProcess): void {
-    this.#vsockDaemon = daemon;
+  /** @internal Records a helper daemon (vsock, TPM, file system), which must outlive QEMU and is stopped after it. */
+  adoptHelper(name: string, process: ManagedProcess): void {
+    this.#helpers.push({ name, process });
   }
 
   /** @internal Records QEMU: its exit, whatever the cause, ends the machine. */
@@ -262,7 +263,7 @@ export class MachineRuntime {
       startedAt: this.startedAt.toISOString(),
       readyAfterMs: round(this.readyAfterMs),
       sshReadyAfterMs: round(this.sshReadyAfterMs),
-      processes: { qemu: this.#qemu?.pid, vsockDaemon: this.#vsockDaemon?.pid },
+      processes: { qemu: this.#qemu?.pid, ...Object.fromEntries(this.#helpers.map(({ name, process }) => [name, process.pid])) },
       notifyMessages: this.notify.messages.length,
       journalEntries: this.journal.entries().length,
       journalSuppressed: this.journal.suppressed,
@@ -328,7 +329,7 @@ export class MachineRuntime {
       this.#nativeJournal = native.written ? native.path : native.reason;
       this.log.info(native.written ? `native journal written: ${native.path}` : `no native journal: ${native.reason}`);
     }
-    if (this.#vsockDaemon) await this.#vsockDaemon.terminate(1_000);
+    for (const { process } of [...this.#helpers].reverse()) await process.terminate(1_000);
     await removeRuntimeDir(this.layout.runtimeDir);
   }
 

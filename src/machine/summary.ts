@@ -41,8 +41,8 @@ export interface MachineSummary {
   readyAfterMs: number | undefined;
   /** Milliseconds from QEMU's start to the first completed SSH handshake. */
   sshReadyAfterMs: number | undefined;
-  /** PIDs of QEMU and the vsock daemon (gone once the machine exited). */
-  processes: { qemu: number | undefined; vsockDaemon: number | undefined };
+  /** PIDs of QEMU and of each helper daemon by name, e.g. `vhost-device-vsock` (gone once the machine exited). */
+  processes: { qemu: number | undefined; [helper: string]: number | undefined };
   notifyMessages: number;
   journalEntries: number;
   /** Messages the guest's journald reported as dropped by its rate limit. */

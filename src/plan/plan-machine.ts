@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { planCredentials, type GuestPorts, type GuestSshKeys, type PlannedCredential } from './credentials.js';
+import type { HelperBinaries, PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
 import { kernelCommandLine, qemuArguments, type Accelerator, type BootFiles } from './qemu-command.js';
 import { planVsock, type VsockPlan, type VsockTransportKind } from './vsock-plan.js';
@@ -20,8 +21,8 @@ export interface MachinePlanInput {
   /** Format of `options.image`, read from the file. */
   imageFormat: 'raw' | 'qcow2' | undefined;
   vsock: VsockTransportKind;
-  /** Path or name of the user-space vsock daemon. */
-  vsockDaemonBinary: string;
+  /** Paths of the helper daemons the options need. */
+  binaries: HelperBinaries;
 }
 
 /** One SMBIOS type 11 string, written to its own 0600 file. */
@@ -33,6 +34,8 @@ export interface PlannedSmbiosFile {
 export interface MachinePlan {
   qemu: { binary: string; args: string[] };
   vsock: VsockPlan;
+  /** Daemons to start, in this order, before QEMU; they are stopped after QEMU exits. */
+  helpers: PlannedHelper[];
   smbiosFiles: PlannedSmbiosFile[];
   /** Initrds to concatenate into `layout.mergedInitrd` before QEMU starts (empty when not needed). */
   initrdParts: string[];
@@ -61,7 +64,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
     rootDisk: overlay ? { path: overlay.path, format: 'qcow2' } : undefined,
   };
   const commandLine = options.linux ? kernelCommandLine(options) : undefined;
-  const vsock = planVsock(input.vsock, layout, input.vsockDaemonBinary);
+  const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock);
 
   return {
     qemu: {
@@ -77,6 +80,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
       }),
     },
     vsock,
+    helpers: [...(vsock.daemon ? [vsock.daemon] : [])],
     smbiosFiles,
     initrdParts,
     overlay,

@@ -2,6 +2,7 @@
  * How each vsock transport shows up in the plan: the QEMU device and the helper daemon it needs.
  * The runtime side of a transport (listening and connecting) lives in src/transport.
  */
+import type { PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
@@ -13,7 +14,7 @@ export interface VsockPlan {
   kind: VsockTransportKind;
   qemuArgs: string[];
   /** A daemon that must run before QEMU starts. */
-  daemon: { binary: string; args: string[] } | undefined;
+  daemon: PlannedHelper | undefined;
 }
 
 /**
@@ -39,7 +40,10 @@ export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemo
         ],
         // One daemon per machine, so the guest CID can always be the first one free, 3.
         daemon: {
+          name: 'vhost-device-vsock',
           binary: daemonBinary,
+          logFile: layout.vsockLog,
+          readyPath: layout.vhostUserSocket,
           args: [
             '--guest-cid', '3', '--socket', layout.vhostUserSocket, '--uds-path', layout.vsockSocket,
             '--tx-buffer-size', String(USER_SPACE_VSOCK_CREDIT),

@@ -41,9 +41,9 @@ export function processesMentioning(text: string): number[] {
     .map(Number);
 }
 
-/** QEMU and vsock daemon of a machine that are still running. */
+/** QEMU and helper daemons of a machine that are still running. */
 export function machineProcesses(summary: MachineSummary): number[] {
-  return [summary.processes.qemu, summary.processes.vsockDaemon].filter((pid): pid is number => isRunning(pid));
+  return Object.values(summary.processes).filter((pid): pid is number => pid !== undefined && isRunning(pid));
 }
 
 /** The private runtime directory of a QEMU process, read from its vhost-user socket argument. */

@@ -22,7 +22,7 @@ function plan(options: Record<string, unknown>, overrides: Partial<MachinePlanIn
     ssh,
     imageFormat: undefined,
     vsock: 'user-space',
-    vsockDaemonBinary: '/usr/bin/vhost-device-vsock',
+    binaries: { vhostDeviceVsock: '/usr/bin/vhost-device-vsock' },
     ...overrides,
   });
 }
@@ -103,11 +103,16 @@ describe('QEMU command line', () => {
     expect(valuesOf(result.qemu.args, '-chardev')).toContain('file,id=console,path=/art/a,,b/console.log');
   });
 
-  test('the vsock daemon gets its own sockets in the runtime directory', () => {
-    expect(plan({}).vsock.daemon).toEqual({
+  test('the vsock daemon gets its own sockets in the runtime directory, and is the first helper started', () => {
+    const planned = plan({});
+    expect(planned.vsock.daemon).toEqual({
+      name: 'vhost-device-vsock',
       binary: '/usr/bin/vhost-device-vsock',
       args: ['--guest-cid', '3', '--socket', '/run/vm-1/vhost-user-vsock.sock', '--uds-path', '/run/vm-1/vsock', '--tx-buffer-size', '30720'],
+      logFile: '/art/test-1/vhost-device-vsock.log',
+      readyPath: '/run/vm-1/vhost-user-vsock.sock',
     });
+    expect(planned.helpers[0]).toBe(planned.vsock.daemon);
   });
 
   test('extra QEMU arguments come last', () => {
@@ -124,7 +129,7 @@ function inputFor(): MachinePlanInput {
     ssh: undefined,
     imageFormat: undefined,
     vsock: 'user-space',
-    vsockDaemonBinary: 'vhost-device-vsock',
+    binaries: { vhostDeviceVsock: 'vhost-device-vsock' },
   };
 }
 

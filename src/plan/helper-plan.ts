@@ -1,0 +1,20 @@
+/**
+ * A helper daemon QEMU needs before it starts (vhost-device-vsock, swtpm, virtiofsd, …): what to run,
+ * where it logs, and the socket whose appearance says it is ready for QEMU to connect. The runtime
+ * starts them in plan order, before QEMU, and stops them after QEMU has exited.
+ */
+export interface PlannedHelper {
+  /** Short name used in logs, errors and `summary.json` (unique within a machine), e.g. `virtiofsd-root`. */
+  name: string;
+  binary: string;
+  args: string[];
+  /** The helper's stdout and stderr go here (an artifact). */
+  logFile: string;
+  /** The helper is ready once this path exists. */
+  readyPath: string;
+}
+
+/** The host programs a plan may need, resolved to paths before planning. */
+export interface HelperBinaries {
+  vhostDeviceVsock: string;
+}
