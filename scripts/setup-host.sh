@@ -3,15 +3,23 @@
 # what is missing, so a second run takes a fraction of a second.
 #
 #   QEMU (qemu-system-x86, qemu-utils)      the virtual machines, disk overlays
+#   ovmf                                    UEFI firmware, found through QEMU's firmware descriptors
+#   swtpm, swtpm-tools                      a software TPM per machine
+#   virtiofsd                               directory trees and shared folders; where the release does
+#                                           not package it (Debian 12), QEMU's own /usr/lib/qemu/virtiofsd
 #   vhost-device-vsock                      user-space vsock; not in Debian 12, taken from sid
 #   systemd-journal-remote                  turns the forwarded journal into a .journal file
-#   mmdebstrap, cpio, zstd, xz-utils,       building the default test image
-#   e2fsprogs, debian-archive-keyring
+#   mmdebstrap, cpio, zstd, xz-utils,       building the test images
+#   e2fsprogs, debian-archive-keyring,
+#   fdisk, dosfstools, mtools
 #
 # Without root it only reports what is missing.
 set -euo pipefail
 
-PACKAGES=(qemu-system-x86 qemu-utils systemd-journal-remote mmdebstrap cpio zstd xz-utils e2fsprogs debian-archive-keyring)
+PACKAGES=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools systemd-journal-remote mmdebstrap cpio zstd xz-utils e2fsprogs
+          debian-archive-keyring fdisk dosfstools mtools)
+# virtiofsd is its own package from Debian 13 on; Debian 12's QEMU still ships one.
+if apt-cache policy virtiofsd 2>/dev/null | grep -q 'Candidate: [0-9]'; then PACKAGES+=(virtiofsd); fi
 SID_STATE=${VMSPAWN_APT_STATE:-/var/cache/vitest-vmspawn/apt-sid}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
