@@ -28,6 +28,8 @@ export function firmwareSign(text: string): BootSign | undefined {
 
 /** A sign on the guest's serial console (console.log). */
 export function consoleSign(text: string): BootSign | undefined {
+  const uefi = uefiSign(text);
+  if (uefi) return uefi;
   const panic = /Kernel panic - not syncing: ([^\n]*)/.exec(text);
   if (panic) return { kind: 'kernel-panic', headline: `The guest kernel panicked: ${panic[1]!.trim()}` };
   const mode = /You are in (emergency|rescue) mode/.exec(text)?.[1];
@@ -40,6 +42,21 @@ export function notifySign(message: NotifyMessage): BootSign | undefined {
   const unit = activatedUnitOf(message);
   const mode = unit === undefined ? undefined : EMERGENCY_TARGETS[unit];
   return mode ? emergency(mode, `it reported ${unit} active`) : undefined;
+}
+
+/** OVMF's boot manager says on the console that no boot option worked, and then waits for a key forever. */
+function uefiSign(text: string): BootSign | undefined {
+  if (!/BdsDxe: No bootable option or device was found/.test(text)) return undefined;
+  const failures = [...text.matchAll(/BdsDxe: failed to load (Boot\d+ "[^"]*")[^:\n]*(?:from [^\n]*?)?: ([^\n]+)/g)].map(
+    (match) => `${match[1]}: ${match[2]!.trim()}`,
+  );
+  return {
+    kind: 'no-bootable-device',
+    headline:
+      `The UEFI firmware found nothing to boot (OVMF: "No bootable option or device was found."${failures.length > 0 ? `; ${failures.join('; ')}` : ''}): ` +
+      'the disk has no EFI system partition with a boot loader (EFI/BOOT/BOOTX64.EFI), or is not a disk image at all. ' +
+      'Give a UEFI-bootable image, or a kernel with linux.',
+  };
 }
 
 function emergency(mode: string, evidence: string): BootSign {

@@ -1,7 +1,7 @@
 /**
  * Watches a boot for signs that it went wrong (see boot-signs.ts): follows console.log and
  * firmware.log as QEMU writes them and reads every notify message. The first sign is kept for the
- * boot error's headline; a fatal one rejects {@link BootWatch.fatal} at once.
+ * boot error's headline and rejects {@link BootWatch.fatal} at once.
  */
 import type { NotifyEvents } from '../notify/notify-events.js';
 import type { MachineLayout } from '../plan/machine-layout.js';
@@ -19,10 +19,10 @@ export class BootWatch {
   #onFatal: ((error: BootSignError) => void) | undefined;
   readonly #followers: FileFollower[];
   readonly #unsubscribe: () => void;
-  /** Rejects with a {@link BootSignError} on the first fatal sign; never resolves. */
+  /** Rejects with a {@link BootSignError} on the first sign; never resolves. */
   readonly fatal: Promise<never>;
 
-  constructor(layout: MachineLayout, notify: NotifyEvents, isFatal: (sign: BootSign) => boolean) {
+  constructor(layout: MachineLayout, notify: NotifyEvents) {
     this.fatal = new Promise<never>((_, reject) => {
       this.#onFatal = reject;
     });
@@ -30,7 +30,7 @@ export class BootWatch {
     const seen = (sign: BootSign | undefined) => {
       if (!sign || this.#sign) return;
       this.#sign = sign;
-      if (isFatal(sign)) this.#onFatal?.(new BootSignError(sign));
+      this.#onFatal?.(new BootSignError(sign));
     };
     this.#followers = [
       followFile(layout.consoleLog, (lines) => seen(consoleSign(lines.join('\n')))),

@@ -19,6 +19,7 @@ import { chooseVsock } from '../host/vsock-choice.js';
 import { preflight } from '../options/preflight.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
+import type { BootPlan } from '../plan/boot-plan.js';
 import type { PlannedHelper } from '../plan/helper-plan.js';
 import { planMachine } from '../plan/plan-machine.js';
 import { spawnManaged } from '../process/managed-process.js';
@@ -50,7 +51,7 @@ let reaped: Promise<unknown> | undefined;
 export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
   // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
-  const { qemuBinary, imageFormat } = await preflight(options, signal);
+  const { qemuBinary, imageFormat, kernelKind, firmware } = await preflight(options, signal);
   const qemuImg = options.image ? await requireExecutable('qemu-img') : undefined;
   const vsock = chooseVsock(options.vsock);
   const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock') };
@@ -75,11 +76,12 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
 
   const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
   const ports = pickPorts();
-  const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, vsock: vsock.kind, binaries });
+  const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, kernelKind, firmware, vsock: vsock.kind, binaries });
   const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
-  const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, ownsArtifactsDir });
-  // Emergency mode is fatal when SSH is wanted: sshd never starts in it.
-  const watch = new BootWatch(layout, runtime.notify, (sign) => sign.kind !== 'emergency-mode' || options.ssh);
+  const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, boot: plan.boot, ownsArtifactsDir });
+  log.info(describeBoot(plan.boot));
+  // Every sign is fatal, emergency mode too: its READY=1 does not mean the system came up.
+  const watch = new BootWatch(layout, runtime.notify);
 
   try {
     await materializePlan(plan, layout, qemuImg);
@@ -148,6 +150,8 @@ async function waitUntilReady(
     if (options.notifyReady) {
       await notify.waitForReady(waits);
       runtime.readyAfterMs = runtime.sinceQemuStart();
+      // systemd in emergency or rescue mode also sends READY=1, right after saying it reached that target.
+      if (watch.sign) throw new BootSignError(watch.sign);
     }
     if (!keys) return undefined;
     if (options.notifyReady) {
@@ -247,6 +251,11 @@ async function waitForHelper(helper: PlannedHelper, isAlive: () => boolean): Pro
   throw new VmspawnError(
     `${helper.name} did not create ${helper.readyPath}${isAlive() ? ' in time' : ' and exited'}.${output ? `\n${output}` : ''}`,
   );
+}
+
+function describeBoot({ path, machine, firmware }: BootPlan): string {
+  const via = firmware ? `, firmware ${firmware.descriptor.path} (${firmware.descriptor.description || 'no description'})` : ', SeaBIOS';
+  return `boot: ${path} on ${machine.type}${machine.smm ? ' with SMM' : ''}${via}`;
 }
 
 /** Host ports for the guest's notify and journal connections: random, so a kernel transport shared by machines will not collide. */

@@ -16,6 +16,7 @@ import { NotifyEvents } from '../notify/notify-events.js';
 import { formatNotifyLogLine, isShutdownSign } from '../notify/notify-message.js';
 import { listenForNotifications } from '../notify/notify-listener.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
+import type { BootPlan } from '../plan/boot-plan.js';
 import type { GuestPorts } from '../plan/credentials.js';
 import type { MachineLayout } from '../plan/machine-layout.js';
 import type { ManagedProcess } from '../process/managed-process.js';
@@ -59,6 +60,8 @@ export interface MachineRuntimeParts {
   vsock: VsockChoice;
   transport: VsockTransport;
   ports: GuestPorts;
+  /** How the guest boots. */
+  boot: BootPlan;
   /** Whether the artifacts directory is a temporary one of the engine's, deleted after a normal end. */
   ownsArtifactsDir: boolean;
 }
@@ -258,6 +261,12 @@ export class MachineRuntime {
       accelerator: parts.accelerator.accelerator,
       acceleratorReason: parts.accelerator.reason,
       vsock: parts.vsock.reason,
+      boot: {
+        path: parts.boot.path,
+        machine: parts.boot.machine.type,
+        firmware: parts.boot.firmware?.descriptor.path,
+        secureBoot: parts.boot.firmware?.descriptor.features.includes('secure-boot') ?? false,
+      },
       cpus: options.cpus,
       ramBytes: options.ramBytes,
       startedAt: this.startedAt.toISOString(),

@@ -1,9 +1,9 @@
 /**
- * Carries out the file part of a plan: credential files (0600), the merged initrd, the disk
- * overlay, and the QEMU command line written to the artifacts.
+ * Carries out the file part of a plan: credential files (0600), the merged initrd, the firmware's
+ * variable store, the disk overlay, and the QEMU command line written to the artifacts.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -17,6 +17,12 @@ export async function materializePlan(plan: MachinePlan, layout: MachineLayout, 
   await mkdir(layout.credentialsDir, { mode: 0o700 });
   await Promise.all(plan.smbiosFiles.map(writeSmbiosFile));
   if (plan.initrdParts.length > 0) await concatenateInitrds(plan.initrdParts, layout.mergedInitrd);
+  // Each machine gets its own variable store, so the firmware never writes the template.
+  const nvram = plan.boot.firmware?.nvram;
+  if (nvram) {
+    await copyFile(nvram.template, nvram.path);
+    await chmod(nvram.path, 0o600);
+  }
   if (plan.overlay) {
     if (!qemuImg) throw new VmspawnError('qemu-img is needed to create the disk overlay');
     const { base, baseFormat, path } = plan.overlay;

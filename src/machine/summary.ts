@@ -3,6 +3,7 @@
  * ready, and how it ended.
  */
 import type { JournalSuppression } from '../journal/suppressed-messages.js';
+import type { BootPath } from '../plan/boot-plan.js';
 
 /** How a machine ended. */
 export interface MachineExit {
@@ -34,6 +35,8 @@ export interface MachineSummary {
   accelerator: 'kvm' | 'tcg';
   acceleratorReason: string;
   vsock: string;
+  /** How the guest booted: the path (see the README), the QEMU machine type, and the UEFI firmware's descriptor. */
+  boot: { path: BootPath; machine: 'pc' | 'q35'; firmware: string | undefined; secureBoot: boolean };
   cpus: number;
   ramBytes: number;
   startedAt: string;

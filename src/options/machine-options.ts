@@ -10,6 +10,9 @@ export type KvmSetting = boolean | 'auto';
 /** Which vsock implementation connects host and guest. */
 export type VsockSetting = 'auto' | 'user-space';
 
+/** Whether to look for UEFI firmware with Secure Boot. */
+export type SecureBootSetting = 'auto' | boolean;
+
 /** Format of a disk image. */
 export type ImageFormat = 'auto' | 'raw' | 'qcow2';
 
@@ -62,10 +65,34 @@ export interface MachineOptions {
    */
   vsock?: VsockSetting;
   /**
-   * Extra kernel command line arguments, appended after the ones the engine needs (direct kernel boot only).
+   * Extra kernel command line arguments, appended after the ones the engine needs (`console=ttyS0 panic=-1`),
+   * on every boot path: with `-append` for a kernel booted directly, and through the SMBIOS strings
+   * `io.systemd.stub.kernel-cmdline-extra` (read by systemd-stub, so UKIs) and
+   * `io.systemd.boot.kernel-cmdline-extra` (read by systemd-boot for Type #1 entries) when booting through
+   * UEFI. Other boot loaders (GRUB) ignore those strings. Under Secure Boot, systemd-stub accepts them too.
    * @default []
    */
   kernelArgs?: string[];
+  /**
+   * UEFI firmware: the path of a QEMU firmware descriptor (a JSON file as in `/usr/share/qemu/firmware`,
+   * vmspawn `--firmware`). Without it, UEFI firmware is chosen from the descriptors QEMU itself finds
+   * (`$XDG_CONFIG_HOME/qemu/firmware`, `/etc/qemu/firmware`, `/usr/share/qemu/firmware`); see `listFirmware()`.
+   * A machine boots through UEFI when it has an `image` and no `linux`, when `linux` is a unified kernel
+   * image (UKI), or when `firmware` is given; a plain kernel as `linux` boots directly under SeaBIOS,
+   * which is faster. The firmware's files are never written: each machine gets its own copy of the
+   * variable store.
+   * @default undefined (chosen from the descriptors by `secureBoot`)
+   */
+  firmware?: string;
+  /**
+   * Which UEFI firmware to look for (vmspawn `--secure-boot`): `true` the first with Secure Boot
+   * (on q35 with SMM, which Secure Boot needs), `false` the first without. `'auto'` differs from vmspawn,
+   * which takes the first descriptor (on Debian, firmware that enforces Microsoft's keys and so boots
+   * only signed images): it takes the first without Secure Boot, else the first that enforces no
+   * enrolled keys. With `firmware`, the descriptor must agree with a `true` or `false`.
+   * @default 'auto'
+   */
+  secureBoot?: SecureBootSetting;
   /**
    * Credentials passed to the guest's system manager via SMBIOS type 11 (vmspawn `--set-credential`),
    * name → value. The values travel through 0600 files, never on the QEMU command line.

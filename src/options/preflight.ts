@@ -7,17 +7,24 @@ import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import { hostMemory } from '../host/host-memory.js';
 import { requireExecutable } from '../host/tools.js';
 import { checkArtifactsDir } from './check-artifacts-dir.js';
+import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
+import { checkFirmware, readKernelKind } from './check-firmware.js';
 import { checkImageFormat, credentialFileSizes, findPathProblems } from './check-paths.js';
+import type { KernelKind } from './pe-sections.js';
 import { checkQemuBinary } from './check-qemu-binary.js';
 import { checkRamFitsHost } from './check-ram.js';
 import { MACHINE_DEFAULTS, type ResolvedMachineOptions } from './resolve-options.js';
-import { checkSmbiosCapacity, userSmbiosStrings } from './smbios-capacity.js';
+import { checkSmbiosCapacity, kernelArgsStringCount, userSmbiosStrings } from './smbios-capacity.js';
 
 export interface PreflightResult {
   /** The QEMU binary's path. */
   qemuBinary: string;
   /** The disk image's format, read from the file when `imageFormat` is 'auto'. */
   imageFormat: 'raw' | 'qcow2' | undefined;
+  /** What `linux` is: a unified kernel image or a plain kernel. */
+  kernelKind: KernelKind | undefined;
+  /** The UEFI firmware the machine boots with; undefined for direct kernel boot under SeaBIOS. */
+  firmware: FirmwareDescriptor | undefined;
 }
 
 /**
@@ -28,12 +35,16 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
   const pathProblems = await findPathProblems(options);
   const unreadable = new Set(pathProblems.map((problem) => problem.option));
 
-  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem] = await Promise.all([
+  const kind = options.linux === undefined || unreadable.has('linux') ? undefined : await readKernelKind(options.linux);
+  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, firmware] = await Promise.all([
     options.image === undefined || unreadable.has('image') ? undefined : checkImageFormat(options.image, options.imageFormat),
-    credentialFileSizes(options.loadCredential).then((sizes) => checkSmbiosCapacity(userSmbiosStrings(options, sizes), options.ramBytes)),
+    credentialFileSizes(options.loadCredential).then((sizes) =>
+      checkSmbiosCapacity(userSmbiosStrings(options, sizes, kernelArgsStringCount(options, kind)), options.ramBytes),
+    ),
     options.artifactsDir === undefined ? undefined : checkArtifactsDir(options.artifactsDir, { signal }),
     checkQemu(options.qemuBinary),
     hostMemory().then((host) => checkRamFitsHost(options.ramBytes, host)),
+    unreadable.has('linux') ? { firmware: undefined } : checkFirmware(options, kind),
   ]);
 
   const problems: OptionProblem[] = [
@@ -44,11 +55,14 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     ...(artifactsProblem ? [artifactsProblem] : []),
     ...('problem' in qemu ? [qemu.problem] : []),
     ...(ramProblem ? [ramProblem] : []),
+    ...('problem' in firmware ? [firmware.problem] : []),
   ];
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return {
     qemuBinary: 'path' in qemu ? qemu.path : options.qemuBinary,
     imageFormat: image && 'format' in image ? image.format : undefined,
+    kernelKind: kind,
+    firmware: 'firmware' in firmware ? firmware.firmware : undefined,
   };
 }
 

@@ -5,10 +5,10 @@
 import type { z } from 'zod';
 import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import { RATE_LIMIT_DROPIN_CREDENTIAL, RATE_LIMIT_TMPFILES_CREDENTIAL } from '../plan/journald-rate-limit.js';
-import type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './machine-options.js';
+import type { ImageFormat, KvmSetting, MachineOptions, SecureBootSetting, VsockSetting } from './machine-options.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
 import { parseSize } from './size.js';
-import { checkSmbiosCapacity, userSmbiosStrings } from './smbios-capacity.js';
+import { checkSmbiosCapacity, kernelArgsStringCount, userSmbiosStrings } from './smbios-capacity.js';
 import { unknownOptionProblem } from './suggest.js';
 
 /** Options with every default applied and values normalised. */
@@ -22,6 +22,8 @@ export interface ResolvedMachineOptions {
   kvm: KvmSetting;
   vsock: VsockSetting;
   kernelArgs: string[];
+  firmware: string | undefined;
+  secureBoot: SecureBootSetting;
   setCredential: Record<string, Uint8Array>;
   loadCredential: Record<string, string>;
   smbios11: string[];
@@ -44,6 +46,7 @@ export const MACHINE_DEFAULTS = {
   ram: '1G',
   kvm: 'auto',
   vsock: 'auto',
+  secureBoot: 'auto',
   imageFormat: 'auto',
   ssh: true,
   notifyReady: true,
@@ -85,6 +88,8 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     kvm: options.kvm ?? MACHINE_DEFAULTS.kvm,
     vsock: options.vsock ?? MACHINE_DEFAULTS.vsock,
     kernelArgs: options.kernelArgs ?? [],
+    firmware: options.firmware,
+    secureBoot: options.secureBoot ?? MACHINE_DEFAULTS.secureBoot,
     setCredential: Object.fromEntries(
       Object.entries(options.setCredential ?? {}).map(([name, value]) => [
         name,
@@ -107,7 +112,7 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
   };
   // Values given inline are measured now; loadCredential's files when the machine starts. A memory
   // size too large for SMBIOS is beyond any host too: the start reports it against the host's memory.
-  const tooLarge = checkSmbiosCapacity(userSmbiosStrings(resolved), resolved.ramBytes).filter((problem) => problem.option !== 'ram');
+  const tooLarge = checkSmbiosCapacity(userSmbiosStrings(resolved, {}, kernelArgsStringCount(resolved, undefined)), resolved.ramBytes).filter((problem) => problem.option !== 'ram');
   if (tooLarge.length > 0) throw new InvalidOptionsError(tooLarge);
   return resolved;
 }
@@ -125,12 +130,6 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   }
   if (options.image === undefined && options.imageFormat !== undefined) {
     problems.push({ option: 'imageFormat', message: 'is the format of image, but no image is given: give image too, or drop imageFormat' });
-  }
-  if (options.linux === undefined && (options.kernelArgs?.length ?? 0) > 0) {
-    problems.push({
-      option: 'kernelArgs',
-      message: 'kernel arguments need direct kernel boot (linux); for a disk image with a UKI use smbios11 with io.systemd.stub.kernel-cmdline-extra=…',
-    });
   }
   const credentialNames = [...Object.keys(options.setCredential ?? {}), ...Object.keys(options.loadCredential ?? {})];
   for (const name of credentialNames) {

@@ -58,6 +58,8 @@ export const machineOptionsSchema = z.strictObject({
   kvm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
   vsock: z.enum(['auto', 'user-space'], { error: "expected 'auto' or 'user-space'" }).optional(),
   kernelArgs: argumentList('kernel arguments').optional(),
+  firmware: path('a QEMU firmware descriptor (a JSON file as in /usr/share/qemu/firmware)').optional(),
+  secureBoot: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
   setCredential: z
     .record(credentialName, z.union([z.string(), z.instanceof(Uint8Array)], { error: 'expected a string or a Uint8Array/Buffer value' }), {
       error: (issue) => (issue.code === 'invalid_type' ? 'expected an object mapping credential names to values' : undefined),

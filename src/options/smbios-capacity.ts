@@ -10,6 +10,8 @@
  * per 16 GiB (53 bytes and more); each further string adds its length and a NUL.
  */
 import type { OptionProblem } from '../errors.js';
+import { engineKernelArgs, STUB_CMDLINE_EXTRA } from '../plan/boot-plan.js';
+import type { KernelKind } from './pe-sections.js';
 import { describeBytes, formatSize } from './size.js';
 
 /** The most the SMBIOS 2.1 tables can hold, all tables together. */
@@ -20,9 +22,10 @@ export const BINARY_CREDENTIAL_PREFIX = 'io.systemd.credential.binary:';
 
 /**
  * What the engine's own credentials take at most: the notify and journal sockets, the hostname, the
- * SSH client key twice and the host key in a tmpfiles line, about 1.9 KiB with the longest name.
+ * SSH client key twice, the host key pair in tmpfiles lines and journald's drop-in, about 2.7 KiB
+ * with the longest name.
  */
-export const ENGINE_CREDENTIALS_BYTES = 2_560;
+export const ENGINE_CREDENTIALS_BYTES = 3_072;
 
 /** The type 11 structure around its strings: a 5-byte header and the final NUL. */
 const TYPE_11_STRUCTURE_BYTES = 6;
@@ -60,10 +63,15 @@ export interface UserSmbiosString {
   stringBytes: number;
 }
 
-/** The SMBIOS strings of the user's credentials and `smbios11`; `fileSizes` gives loadCredential's file sizes by name. */
+/**
+ * The SMBIOS strings of the user's credentials, `smbios11`, and `kernelArgs` where they travel in
+ * SMBIOS (`kernelArgsStrings` strings: 2 for a UEFI disk boot, 1 for a UKI, 0 for a kernel booted
+ * with `-append`); `fileSizes` gives loadCredential's file sizes by name.
+ */
 export function userSmbiosStrings(
-  options: { setCredential: Record<string, Uint8Array>; loadCredential: Record<string, string>; smbios11: readonly string[] },
+  options: { setCredential: Record<string, Uint8Array>; loadCredential: Record<string, string>; smbios11: readonly string[]; kernelArgs?: readonly string[] },
   fileSizes: Readonly<Record<string, number>> = {},
+  kernelArgsStrings = 0,
 ): UserSmbiosString[] {
   const credential = (option: string, name: string, valueBytes: number): UserSmbiosString => ({
     option: `${option}.${name}`,
@@ -77,7 +85,17 @@ export function userSmbiosStrings(
       .filter((name) => fileSizes[name] !== undefined)
       .map((name) => credential('loadCredential', name, fileSizes[name] ?? 0)),
     ...options.smbios11.map((text, index) => ({ option: `smbios11.${index}`, stringBytes: Buffer.byteLength(text) })),
+    ...Array.from({ length: kernelArgsStrings }, () => ({
+      option: 'kernelArgs',
+      stringBytes: Buffer.byteLength(`${STUB_CMDLINE_EXTRA}=${[...engineKernelArgs(), ...(options.kernelArgs ?? [])].join(' ')}`),
+    })),
   ];
+}
+
+/** How many SMBIOS strings carry `kernelArgs` on the boot path the options choose (see src/plan/boot-plan.ts). */
+export function kernelArgsStringCount(options: { linux: string | undefined; image: string | undefined; firmware?: string }, kernelKind: KernelKind | undefined): number {
+  if (kernelKind === 'uki') return 1;
+  return options.linux === undefined && options.image !== undefined ? 2 : 0;
 }
 
 const INSTEAD =

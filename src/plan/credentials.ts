@@ -23,6 +23,8 @@ export interface GuestSshKeys {
   clientPublicKey: string;
   /** OpenSSH private host key the guest's sshd presents; the client pins its public half. */
   hostPrivateKey: string;
+  /** Its OpenSSH public key line, installed beside it. */
+  hostPublicKey: string;
 }
 
 /** The vsock CID of the host, as seen from a guest. */
@@ -52,7 +54,7 @@ export function planCredentials(options: ResolvedMachineOptions, ports: GuestPor
     for (const name of [AUTHORIZED_KEYS_CREDENTIAL, ROOT_AUTHORIZED_KEYS_CREDENTIAL]) {
       engine.set(name, text(joinLines(userValue(name), ssh.clientPublicKey)));
     }
-    engine.set(TMPFILES_CREDENTIAL, text(joinLines(userValue(TMPFILES_CREDENTIAL), hostKeyTmpfilesLine(ssh.hostPrivateKey))));
+    engine.set(TMPFILES_CREDENTIAL, text(joinLines(userValue(TMPFILES_CREDENTIAL), hostKeyTmpfilesLines(ssh))));
   }
   if (!options.journalRateLimit) {
     for (const [name, value] of Object.entries(journaldRateLimitCredentials())) engine.set(name, text(value));
@@ -67,11 +69,16 @@ export function planCredentials(options: ResolvedMachineOptions, ports: GuestPor
 }
 
 /**
- * A tmpfiles.d line that writes the host key before sshd first runs: `f+` replaces a key baked into
- * the image, `~` says the argument is base64.
+ * tmpfiles.d lines that write the host key pair before sshd first runs: `f+` replaces a key baked into
+ * the image, `~` says the argument is base64. The public half is written too, so that an image's own
+ * `.pub` does not stay beside a private key it does not match (sshd and ssh-keygen complain about it).
  */
-export function hostKeyTmpfilesLine(hostPrivateKey: string): string {
-  return `f+~ /etc/ssh/ssh_host_ed25519_key 0600 root root - ${Buffer.from(hostPrivateKey).toString('base64')}`;
+export function hostKeyTmpfilesLines(keys: Pick<GuestSshKeys, 'hostPrivateKey' | 'hostPublicKey'>): string {
+  const line = (path: string, mode: string, content: string) => `f+~ ${path} ${mode} root root - ${Buffer.from(content).toString('base64')}`;
+  return [
+    line('/etc/ssh/ssh_host_ed25519_key', '0600', keys.hostPrivateKey),
+    line('/etc/ssh/ssh_host_ed25519_key.pub', '0644', `${keys.hostPublicKey.trimEnd()}\n`),
+  ].join('\n');
 }
 
 /** The SMBIOS type 11 string that carries one credential. */

@@ -20,6 +20,8 @@ export interface MachineLayout {
   overlay: string;
   /** Concatenation of several initrds. */
   mergedInitrd: string;
+  /** The machine's own copy of the UEFI firmware's variable store. */
+  nvram: string;
   /** Directory of the files below. */
   artifactsDir: string;
   consoleLog: string;
@@ -60,6 +62,7 @@ export function machineLayout(runtimeDir: string, artifactsDir = join(runtimeDir
     credentialsDir: join(runtimeDir, 'credentials'),
     overlay: join(runtimeDir, 'root-overlay.qcow2'),
     mergedInitrd: join(runtimeDir, 'initrd.img'),
+    nvram: join(runtimeDir, 'efi-vars.fd'),
     artifactsDir,
     ...artifacts,
   };

@@ -1,7 +1,8 @@
 /**
  * Fixed PCI addresses for every device the engine adds. Fixed addresses keep the guest's view of
  * its hardware stable across runs, which saving and restoring a machine's state and hot-plugging a
- * device back into the same place both rely on. Slots 0 and 1 belong to the i440fx chipset.
+ * device back into the same place both rely on. Slots 0 and 1 belong to the i440fx chipset (q35
+ * keeps 0 and 0x1f).
  */
 export const PCI_SLOTS = {
   rng: 0x03,
@@ -11,7 +12,7 @@ export const PCI_SLOTS = {
 
 export type PciDevice = keyof typeof PCI_SLOTS;
 
-/** The `bus=…,addr=…` suffix that pins a device to its slot. */
+/** The `addr=…` suffix that pins a device to its slot on the root bus (`pci.0` on pc, `pcie.0` on q35). */
 export function pciAddress(device: PciDevice): string {
-  return `bus=pci.0,addr=0x${PCI_SLOTS[device].toString(16)}`;
+  return `addr=0x${PCI_SLOTS[device].toString(16)}`;
 }

@@ -8,7 +8,10 @@ import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { planCredentials, type GuestPorts, type GuestSshKeys, type PlannedCredential } from './credentials.js';
 import type { HelperBinaries, PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
-import { kernelCommandLine, qemuArguments, type Accelerator, type BootFiles } from './qemu-command.js';
+import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
+import type { KernelKind } from '../options/pe-sections.js';
+import { planBoot, type BootPlan } from './boot-plan.js';
+import { qemuArguments, type Accelerator } from './qemu-command.js';
 import { planVsock, type VsockPlan, type VsockTransportKind } from './vsock-plan.js';
 
 export interface MachinePlanInput {
@@ -20,6 +23,10 @@ export interface MachinePlanInput {
   ssh: GuestSshKeys | undefined;
   /** Format of `options.image`, read from the file. */
   imageFormat: 'raw' | 'qcow2' | undefined;
+  /** What `options.linux` is, read from the file. */
+  kernelKind: KernelKind | undefined;
+  /** The UEFI firmware chosen for the machine, when it boots through UEFI. */
+  firmware: FirmwareDescriptor | undefined;
   vsock: VsockTransportKind;
   /** Paths of the helper daemons the options need. */
   binaries: HelperBinaries;
@@ -41,29 +48,35 @@ export interface MachinePlan {
   initrdParts: string[];
   /** The throwaway overlay to create over the user's disk image. */
   overlay: { base: string; baseFormat: 'raw' | 'qcow2'; path: string } | undefined;
-  /** The kernel command line, for direct kernel boot. */
-  kernelCommandLine: string | undefined;
+  /** How the guest boots: machine type, firmware (and its NVRAM copy), kernel and command line. */
+  boot: BootPlan;
   ports: GuestPorts;
 }
 
 export function planMachine(input: MachinePlanInput): MachinePlan {
   const { options, layout } = input;
+  const initrdParts = options.initrds.length > 1 ? options.initrds : [];
+  const boot = planBoot(
+    {
+      linux: options.linux,
+      initrd: initrdParts.length > 0 ? layout.mergedInitrd : options.initrds[0],
+      image: options.image,
+      kernelArgs: options.kernelArgs,
+      kernelKind: input.kernelKind,
+      firmware: input.firmware,
+    },
+    layout,
+  );
   const credentials = planCredentials(options, input.ports, options.ssh ? input.ssh : undefined);
   const smbiosFiles: PlannedSmbiosFile[] = [
     ...credentials.map((credential) => ({ credential })),
+    ...boot.smbiosStrings.map((raw) => ({ raw })),
     ...options.smbios11.map((raw) => ({ raw })),
   ].map((content, index) => ({ path: join(layout.credentialsDir, `${String(index).padStart(2, '0')}.smbios`), content }));
 
-  const initrdParts = options.initrds.length > 1 ? options.initrds : [];
   const overlay = options.image
     ? { base: options.image, baseFormat: input.imageFormat ?? 'raw', path: layout.overlay }
     : undefined;
-  const boot: BootFiles = {
-    kernel: options.linux,
-    initrd: initrdParts.length > 0 ? layout.mergedInitrd : options.initrds[0],
-    rootDisk: overlay ? { path: overlay.path, format: 'qcow2' } : undefined,
-  };
-  const commandLine = options.linux ? kernelCommandLine(options) : undefined;
   const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock);
 
   return {
@@ -74,7 +87,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
         accelerator: input.accelerator,
         layout,
         boot,
-        kernelCommandLine: commandLine ?? '',
+        rootDisk: overlay ? { path: overlay.path, format: 'qcow2' } : undefined,
         smbiosFiles: smbiosFiles.map((file) => file.path),
         vsock,
       }),
@@ -84,7 +97,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
     smbiosFiles,
     initrdParts,
     overlay,
-    kernelCommandLine: commandLine,
+    boot,
     ports: input.ports,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { formatSize } from '../options/size.js';
+import type { BootPlan } from './boot-plan.js';
 import type { MachineLayout } from './machine-layout.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
@@ -12,20 +13,14 @@ import type { VsockPlan } from './vsock-plan.js';
 
 export type Accelerator = 'kvm' | 'tcg';
 
-/** The files QEMU boots from, after initrds were merged and the disk got its overlay. */
-export interface BootFiles {
-  kernel: string | undefined;
-  initrd: string | undefined;
-  /** The disk as QEMU opens it: the throwaway overlay, never the user's image. */
-  rootDisk: { path: string; format: 'qcow2' | 'raw' } | undefined;
-}
-
 export interface QemuCommandInput {
   options: ResolvedMachineOptions;
   accelerator: Accelerator;
   layout: MachineLayout;
-  boot: BootFiles;
-  kernelCommandLine: string;
+  /** Machine type, firmware and kernel: how the guest boots. */
+  boot: BootPlan;
+  /** The disk as QEMU opens it: the throwaway overlay, never the user's image. */
+  rootDisk: { path: string; format: 'qcow2' | 'raw' } | undefined;
   /** Paths of the 0600 files that each hold one SMBIOS type 11 string. */
   smbiosFiles: string[];
   vsock: VsockPlan;
@@ -54,10 +49,11 @@ function baseSection({ options }: QemuCommandInput): string[] {
   ];
 }
 
-function machineSection({ options, accelerator }: QemuCommandInput): string[] {
+function machineSection({ options, accelerator, boot }: QemuCommandInput): string[] {
   const memory = formatSize(roundUpToMiB(options.ramBytes));
+  const { type, smm } = boot.machine;
   return [
-    '-machine', 'pc,memory-backend=mem',
+    '-machine', `${type},memory-backend=mem${smm ? ',smm=on' : ''}`,
     '-accel', accelerator,
     ...(accelerator === 'kvm' ? ['-cpu', 'host'] : []),
     '-smp', String(options.cpus),
@@ -92,14 +88,13 @@ function controlSection({ layout }: QemuCommandInput): string[] {
   return ['-chardev', `socket,id=qmp,path=${escapeOptionValue(layout.qmpSocket)},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control'];
 }
 
-function bootSection({ boot, kernelCommandLine }: QemuCommandInput): string[] {
-  if (!boot.kernel) return [];
-  return ['-kernel', boot.kernel, ...(boot.initrd ? ['-initrd', boot.initrd] : []), '-append', kernelCommandLine];
+function bootSection({ boot }: QemuCommandInput): string[] {
+  return boot.qemuArgs;
 }
 
-function diskSection({ boot }: QemuCommandInput): string[] {
-  if (!boot.rootDisk) return [];
-  const { path, format } = boot.rootDisk;
+function diskSection({ rootDisk }: QemuCommandInput): string[] {
+  if (!rootDisk) return [];
+  const { path, format } = rootDisk;
   return [
     '-drive', `if=none,id=root,file=${escapeOptionValue(path)},format=${format},discard=unmap,cache=unsafe`,
     '-device', `virtio-blk-pci,drive=root,bootindex=1,${pciAddress('rootDisk')}`,
@@ -109,13 +104,6 @@ function diskSection({ boot }: QemuCommandInput): string[] {
 /** Credentials are passed by file so that their values never appear in `ps` output. */
 function credentialSection({ smbiosFiles }: QemuCommandInput): string[] {
   return smbiosFiles.flatMap((file) => ['-smbios', `type=11,path=${escapeOptionValue(file)}`]);
-}
-
-/** The kernel command line the engine needs for direct kernel boot, followed by the user's arguments. */
-export function kernelCommandLine(options: ResolvedMachineOptions): string {
-  // panic=-1 turns a kernel panic into an immediate reboot, which -no-reboot turns into QEMU exiting:
-  // a broken boot fails in seconds with the panic on the console instead of waiting for bootTimeout.
-  return ['console=ttyS0', 'panic=-1', ...options.kernelArgs].join(' ');
 }
 
 function roundUpToMiB(bytes: number): number {

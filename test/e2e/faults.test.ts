@@ -16,7 +16,7 @@ import { isProcessAlive, processCommandLine } from '../../src/host/process-statu
 import { reapAbandonedMachines } from '../../src/machine/abandoned-machines.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { MachineSummary } from '../../src/machine/summary.js';
-import { hostKeyTmpfilesLine } from '../../src/plan/credentials.js';
+import { hostKeyTmpfilesLines } from '../../src/plan/credentials.js';
 import { liveManagedProcesses } from '../../src/process/managed-process.js';
 import { generateMachineKeys } from '../../src/ssh/keys.js';
 import { image, machineProcesses, processesMentioning, useWorkDir } from './helpers.js';
@@ -115,9 +115,11 @@ describe('boots that fail say why, at once, and leave nothing running', () => {
     const artifactsDir = join(workDir(), 'random-disk');
     const started = Date.now();
     const failure = await failureOf(new Machine({ image: disk, artifactsDir, bootTimeout: 200_000 }).start());
-    expect(failure.message).toMatch(/^The firmware found nothing to boot \(SeaBIOS: "No bootable device\."/);
+    // An image without linux boots through UEFI firmware, which says on the console that nothing booted.
+    expect(failure.message).toMatch(/^The UEFI firmware found nothing to boot \(OVMF: "No bootable option or device was found\."/);
     expect(Date.now() - started).toBeLessThan(60_000);
-    expect(await readFile(join(artifactsDir, 'firmware.log'), 'utf8')).toMatch(/No bootable device/);
+    expect(await readFile(join(artifactsDir, 'console.log'), 'utf8')).toMatch(/No bootable option or device was found/);
+    expect(await summaryIn(artifactsDir)).toMatchObject({ boot: { path: 'uefi-disk', secureBoot: false } });
     expect(await summaryIn(artifactsDir)).toMatchObject({ exit: { endedBy: 'boot-failure' } });
     expect(processesMentioning(artifactsDir)).toEqual([]);
   });
@@ -140,7 +142,7 @@ describe('boots that fail say why, at once, and leave nothing running', () => {
     const { initramfs } = await image();
     const artifactsDir = join(workDir(), 'host-key');
     // tmpfiles takes the first line for a path: this key wins over the engine's.
-    const impostor = hostKeyTmpfilesLine(generateMachineKeys('impostor').hostPrivateKey);
+    const impostor = hostKeyTmpfilesLines(generateMachineKeys('impostor'));
     const started = Date.now();
     const failure = await failureOf(new Machine({ ...initramfs, artifactsDir, setCredential: { 'tmpfiles.extra': impostor }, bootTimeout: 200_000 }).start());
     expect(failure.message).toMatch(/^The guest presented an SSH host key other than the one the engine installed/);

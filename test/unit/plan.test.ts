@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { resolveMachineOptions } from '../../src/options/resolve-options.js';
-import { hostKeyTmpfilesLine, planCredentials, smbiosCredential } from '../../src/plan/credentials.js';
+import { hostKeyTmpfilesLines, planCredentials, smbiosCredential } from '../../src/plan/credentials.js';
 import {
   RATE_LIMIT_CONFIG,
   RATE_LIMIT_CONFIG_PATH,
@@ -11,7 +11,11 @@ import { machineLayout } from '../../src/plan/machine-layout.js';
 import { planMachine, type MachinePlanInput } from '../../src/plan/plan-machine.js';
 
 const layout = machineLayout('/run/vm-1', '/art/test-1');
-const ssh = { clientPublicKey: 'ssh-ed25519 AAAAclient test', hostPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nxyz\n' };
+const ssh = {
+  clientPublicKey: 'ssh-ed25519 AAAAclient test',
+  hostPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nxyz\n',
+  hostPublicKey: 'ssh-ed25519 AAAAhost host key',
+};
 
 function plan(options: Record<string, unknown>, overrides: Partial<MachinePlanInput> = {}) {
   return planMachine({
@@ -21,6 +25,8 @@ function plan(options: Record<string, unknown>, overrides: Partial<MachinePlanIn
     ports: { notify: 40000, journal: 40001 },
     ssh,
     imageFormat: undefined,
+    kernelKind: 'kernel',
+    firmware: undefined,
     vsock: 'user-space',
     binaries: { vhostDeviceVsock: '/usr/bin/vhost-device-vsock' },
     ...overrides,
@@ -64,9 +70,9 @@ describe('QEMU command line', () => {
   test('every PCI device sits at a fixed PCI address', () => {
     const devices = valuesOf(plan({ image: '/img/disk.qcow2' }, { imageFormat: 'qcow2' }).qemu.args, '-device').filter((device) => device.includes('-pci'));
     expect(devices).toEqual([
-      'virtio-rng-pci,rng=rng0,bus=pci.0,addr=0x3',
-      'vhost-user-vsock-pci,chardev=vsock,id=vsock0,bus=pci.0,addr=0x4',
-      'virtio-blk-pci,drive=root,bootindex=1,bus=pci.0,addr=0x6',
+      'virtio-rng-pci,rng=rng0,addr=0x3',
+      'vhost-user-vsock-pci,chardev=vsock,id=vsock0,addr=0x4',
+      'virtio-blk-pci,drive=root,bootindex=1,addr=0x6',
     ]);
   });
 
@@ -128,6 +134,8 @@ function inputFor(): MachinePlanInput {
     ports: { notify: 1, journal: 2 },
     ssh: undefined,
     imageFormat: undefined,
+    kernelKind: 'kernel',
+    firmware: undefined,
     vsock: 'user-space',
     binaries: { vhostDeviceVsock: 'vhost-device-vsock' },
   };
@@ -156,7 +164,7 @@ describe('credentials', () => {
       'system.hostname': 'web1',
       'ssh.ephemeral-authorized_keys-all': 'ssh-ed25519 AAAAclient test\n',
       'ssh.authorized_keys.root': 'ssh-ed25519 AAAAclient test\n',
-      'tmpfiles.extra': `${hostKeyTmpfilesLine(ssh.hostPrivateKey)}\n`,
+      'tmpfiles.extra': `${hostKeyTmpfilesLines(ssh)}\n`,
     });
   });
 
@@ -170,7 +178,7 @@ describe('credentials', () => {
       const found = credentials.find((credential) => credential.name === name);
       return found && 'value' in found ? new TextDecoder().decode(found.value) : undefined;
     };
-    expect(value('tmpfiles.extra')).toBe(`d /srv/data 0755 root root -\n${hostKeyTmpfilesLine(ssh.hostPrivateKey)}\n`);
+    expect(value('tmpfiles.extra')).toBe(`d /srv/data 0755 root root -\n${hostKeyTmpfilesLines(ssh)}\n`);
     expect(value('ssh.authorized_keys.root')).toBe('ssh-ed25519 AAAAuser me\nssh-ed25519 AAAAclient test\n');
     expect(credentials.filter((credential) => credential.name === 'tmpfiles.extra')).toHaveLength(1);
   });
@@ -197,9 +205,11 @@ describe('credentials', () => {
     expect(decodeCredential(smbiosCredential('a.b', new Uint8Array([104, 105])))).toEqual(['a.b', 'hi']);
   });
 
-  test('the host key line installs the key before sshd starts', () => {
-    const line = hostKeyTmpfilesLine('KEY\n');
-    expect(line).toBe(`f+~ /etc/ssh/ssh_host_ed25519_key 0600 root root - ${Buffer.from('KEY\n').toString('base64')}`);
+  test('the host key lines install both halves of the key pair before sshd starts, replacing the image\'s', () => {
+    expect(hostKeyTmpfilesLines({ hostPrivateKey: 'KEY\n', hostPublicKey: 'ssh-ed25519 AAAA c' }).split('\n')).toEqual([
+      `f+~ /etc/ssh/ssh_host_ed25519_key 0600 root root - ${Buffer.from('KEY\n').toString('base64')}`,
+      `f+~ /etc/ssh/ssh_host_ed25519_key.pub 0644 root root - ${Buffer.from('ssh-ed25519 AAAA c\n').toString('base64')}`,
+    ]);
   });
 });
 
@@ -242,7 +252,7 @@ describe("lifting journald's rate limit", () => {
 
   test("leaves the user's tmpfiles.extra alone", () => {
     const values = credentialValues({ setCredential: { 'tmpfiles.extra': 'd /srv/data 0755 root root -' } });
-    expect(values['tmpfiles.extra']).toBe(`d /srv/data 0755 root root -\n${hostKeyTmpfilesLine(ssh.hostPrivateKey)}\n`);
+    expect(values['tmpfiles.extra']).toBe(`d /srv/data 0755 root root -\n${hostKeyTmpfilesLines(ssh)}\n`);
   });
 
   test('journalRateLimit: true keeps the limit: no credentials for it', () => {
