@@ -44,16 +44,23 @@ export function notifySign(message: NotifyMessage): BootSign | undefined {
   return mode ? emergency(mode, `it reported ${unit} active`) : undefined;
 }
 
-/** OVMF's boot manager says on the console that no boot option worked, and then waits for a key forever. */
+/**
+ * OVMF's boot manager tried every boot option and none started: it says so on the console and then
+ * either waits for a key ("No bootable option or device was found.") or, in builds that carry one
+ * (Debian's), starts its built-in UEFI shell, which waits at its prompt forever.
+ */
 function uefiSign(text: string): BootSign | undefined {
-  if (!/BdsDxe: No bootable option or device was found/.test(text)) return undefined;
-  const failures = [...text.matchAll(/BdsDxe: failed to load (Boot\d+ "[^"]*")[^:\n]*(?:from [^\n]*?)?: ([^\n]+)/g)].map(
+  const nothing = /BdsDxe: No bootable option or device was found/.exec(text);
+  const shell = /BdsDxe: starting Boot\d+ "EFI Internal Shell"/.exec(text);
+  if (!nothing && !shell) return undefined;
+  const failures = [...text.matchAll(/BdsDxe: failed to load (Boot\d+ "[^"]*") from [^\n]*?: ([^:\n]+)$/gm)].map(
     (match) => `${match[1]}: ${match[2]!.trim()}`,
   );
+  const said = nothing ? '"No bootable option or device was found."' : 'no boot option started, so it fell back to its built-in shell';
   return {
     kind: 'no-bootable-device',
     headline:
-      `The UEFI firmware found nothing to boot (OVMF: "No bootable option or device was found."${failures.length > 0 ? `; ${failures.join('; ')}` : ''}): ` +
+      `The UEFI firmware found nothing to boot (OVMF: ${said}${failures.length > 0 ? `; ${failures.join('; ')}` : ''}): ` +
       'the disk has no EFI system partition with a boot loader (EFI/BOOT/BOOTX64.EFI), or is not a disk image at all. ' +
       'Give a UEFI-bootable image, or a kernel with linux.',
   };

@@ -16,6 +16,7 @@ import { chooseAccelerator } from '../host/accelerator.js';
 import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
 import { chooseVsock } from '../host/vsock-choice.js';
+import { failedUnits } from '../journal/failed-units.js';
 import { preflight } from '../options/preflight.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
@@ -216,7 +217,9 @@ async function failBoot(runtime: MachineRuntime, error: unknown, watch: BootWatc
   await runtime.writeSummary();
   const consoleTail = await runtime.consoleTail(30);
   const qemuTail = await readTail(runtime.layout.qemuLog, 10);
-  const withQemuLog = qemuTail ? `${cause}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : cause;
+  const failed = failedUnits(runtime.journal.entries());
+  const withUnits = failed.length > 0 ? `${cause}\nFailed units: ${failed.join(', ')}` : cause;
+  const withQemuLog = qemuTail ? `${withUnits}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : withUnits;
   // A temporary artifacts directory (no artifactsDir given) would be left in the temp directory forever.
   const keep = !runtime.ownsArtifactsDir;
   if (!keep) await rm(runtime.layout.artifactsDir, { recursive: true, force: true });

@@ -2,6 +2,8 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
+import { failedUnits, UNIT_FAILED_MESSAGE_ID } from '../../src/journal/failed-units.js';
+import { toJournalEntry } from '../../src/journal/journal-entry.js';
 import { consoleSign, firmwareSign, notifySign } from '../../src/machine/boot-signs.js';
 import { parseNotifyFields } from '../../src/notify/notify-message.js';
 import { followFile } from '../../src/util/follow-file.js';
@@ -50,4 +52,35 @@ test('following a file hands over complete lines as they are written, and the re
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('OVMF finding nothing to boot is a sign, with the boot options it tried, also when it falls back to its shell', () => {
+  const failed = 'BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x6,0x0): Not Found';
+  expect(consoleSign([failed, 'BdsDxe: No bootable option or device was found.', 'BdsDxe: Press any key to enter the Boot Manager Menu.'].join('\n'))).toMatchObject({
+    kind: 'no-bootable-device',
+    headline: expect.stringMatching(/^The UEFI firmware found nothing to boot \(OVMF: "No bootable option or device was found\."; Boot0001 "UEFI Misc Device": Not Found\)/),
+  });
+  // As Debian's OVMF does it (seen with a disk of random bytes).
+  const shell = [
+    failed,
+    'BdsDxe: loading Boot0002 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)',
+    'BdsDxe: starting Boot0002 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)',
+    'UEFI Interactive Shell v2.2',
+  ].join('\n');
+  expect(consoleSign(shell)?.headline).toMatch(
+    /^The UEFI firmware found nothing to boot \(OVMF: no boot option started, so it fell back to its built-in shell; Boot0001 "UEFI Misc Device": Not Found\)/,
+  );
+  expect(consoleSign('BdsDxe: loading Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x6,0x0)')).toBeUndefined();
+});
+
+test('failed units are read from the journal, each once', () => {
+  const entry = (fields: Record<string, string>) => toJournalEntry({ MESSAGE: 'x', ...fields });
+  expect(
+    failedUnits([
+      entry({ MESSAGE_ID: UNIT_FAILED_MESSAGE_ID, UNIT: 'srv.mount' }),
+      entry({ UNIT: 'other.service', MESSAGE: 'Started other.service' }),
+      entry({ MESSAGE_ID: UNIT_FAILED_MESSAGE_ID, UNIT: 'local-fs.target' }),
+      entry({ MESSAGE_ID: UNIT_FAILED_MESSAGE_ID, UNIT: 'srv.mount' }),
+    ]),
+  ).toEqual(['srv.mount', 'local-fs.target']);
 });
