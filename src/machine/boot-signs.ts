@@ -57,6 +57,14 @@ function uefiSign(text: string): BootSign | undefined {
     (match) => `${match[1]}: ${match[2]!.trim()}`,
   );
   const said = nothing ? '"No bootable option or device was found."' : 'no boot option started, so it fell back to its built-in shell';
+  if (failures.some((failure) => /Access Denied/i.test(failure))) {
+    return {
+      kind: 'no-bootable-device',
+      headline:
+        `Secure Boot refused the image's boot loader (OVMF: ${failures.join('; ')}): the firmware enforces Secure Boot with its enrolled keys, ` +
+        'and the boot loader is not signed by one of them. Boot with secureBoot: false (or \'auto\'), or sign the image for these keys.',
+    };
+  }
   return {
     kind: 'no-bootable-device',
     headline:

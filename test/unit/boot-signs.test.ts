@@ -71,6 +71,8 @@ test('OVMF finding nothing to boot is a sign, with the boot options it tried, al
     /^The UEFI firmware found nothing to boot \(OVMF: no boot option started, so it fell back to its built-in shell; Boot0001 "UEFI Misc Device": Not Found\)/,
   );
   expect(consoleSign('BdsDxe: loading Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x6,0x0)')).toBeUndefined();
+  const refused = shell.replace('Not Found', 'Access Denied');
+  expect(consoleSign(refused)?.headline).toMatch(/^Secure Boot refused the image's boot loader \(OVMF: Boot0001 "UEFI Misc Device": Access Denied\)/);
 });
 
 test('failed units are read from the journal, each once', () => {
