@@ -16,6 +16,7 @@ export type { NotifyMessage } from './notify/notify-message.js';
 export type { QmpClient, QmpEvent } from './process/qmp-client.js';
 export type { WaitOptions } from './util/event-log.js';
 export { defaultImage, type BootSource, type DefaultImage, type DefaultImageManifest, type DefaultImageOptions } from './image/default-image.js';
+export { uefiImage, type UefiImage, type UefiImageManifest, type UefiImageOptions } from './image/uefi-image.js';
 export {
   BootError,
   ExecAbortedError,

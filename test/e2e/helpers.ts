@@ -1,4 +1,4 @@
-/** Shared pieces of the end-to-end tests: the default image and process checks (vitest runs in child processes: inline-vitest.ts). */
+/** Shared pieces of the end-to-end tests: the default and UEFI images and process checks (vitest runs in child processes: inline-vitest.ts). */
 import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,11 +6,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { isProcessAlive, processCommandLine } from '../../src/host/process-status.js';
 import { defaultImage, type DefaultImage } from '../../src/image/default-image.js';
+import { uefiImage, type UefiImage } from '../../src/image/uefi-image.js';
 import type { MachineSummary } from '../../src/machine/summary.js';
 
 /** The default image, as the plugin's global setup built it (or built now, when run without it). */
 export async function image(): Promise<DefaultImage> {
   return inject('vitest-vmspawn:default-image') ?? defaultImage();
+}
+
+/** How long a first build of an image may take: a minute on a quiet machine, several on a busy one. */
+export const IMAGE_BUILD_TIMEOUT = 900_000;
+
+/** The UEFI image (GPT disk, systemd-boot, UKI), built on first use; call it in a hook with IMAGE_BUILD_TIMEOUT. */
+export async function uefi(): Promise<UefiImage> {
+  return uefiImage();
 }
 
 /** Whether a process with this PID runs; a zombie counts as gone. */
