@@ -1,7 +1,7 @@
 /**
  * The UEFI image (fixtures/uefi-image): its disk has the layout UEFI firmware, systemd-boot and the
- * gpt-auto generator expect, and its systemd initrd brings up the root partition. The engine does not
- * start UEFI firmware yet, so the guest here boots the Type #1 entry's kernel and initrd directly; with
+ * gpt-auto generator expect, and its systemd initrd brings up the root partition. The guest here boots
+ * the Type #1 entry's kernel and initrd directly (uefi.test.ts boots the disk through UEFI firmware); with
  * no systemd-boot there is no LoaderDevicePartUUID for gpt-auto, so root= names the partition instead.
  */
 import { readFile } from 'node:fs/promises';
@@ -77,8 +77,14 @@ describe('the UEFI image', () => {
     expect(root.stdout).toMatch(/^\/dev\/vda2 ext4 rw,/);
     // PID 1 came from the initrd: it records when the initrd started.
     expect(Number((await vm.exec(['systemctl', 'show', '-P', 'InitRDTimestampMonotonic'])).stdout)).toBeGreaterThan(0);
-    // The only host key is the one the engine installed at boot: the image ships none, not even a .pub.
-    expect((await vm.exec('ls /etc/ssh/ssh_host_*')).stdout).toBe('/etc/ssh/ssh_host_ed25519_key');
+    // The only host key is the pair the engine installed at boot: the image ships none.
+    expect((await vm.exec('ls /etc/ssh/ssh_host_*')).stdout).toBe('/etc/ssh/ssh_host_ed25519_key\n/etc/ssh/ssh_host_ed25519_key.pub');
+    const [publicHalf, fromPrivate] = await Promise.all(
+      ['cat /etc/ssh/ssh_host_ed25519_key.pub', 'ssh-keygen -y -f /etc/ssh/ssh_host_ed25519_key'].map(async (command) =>
+        (await vm.exec(command)).stdout.split(' ').slice(0, 2).join(' '),
+      ),
+    );
+    expect(publicHalf).toBe(fromPrivate);
     // The TPM2 libraries systemd loads for systemd-creds --with-key=tpm2 (no TPM is attached here).
     const tpm = await vm.exec(['systemd-creds', 'has-tpm2'], { reject: false });
     expect(tpm.stdout).toMatch(/^\+libraries$/m);
