@@ -7,6 +7,8 @@ import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import { hostMemory } from '../host/host-memory.js';
 import { requireExecutable } from '../host/tools.js';
 import { checkArtifactsDir } from './check-artifacts-dir.js';
+import { checkDisks } from './check-disks.js';
+import { checkNetwork } from './check-network.js';
 import { checkImageFormat, credentialFileSizes, findPathProblems } from './check-paths.js';
 import { checkQemuBinary } from './check-qemu-binary.js';
 import { checkRamFitsHost } from './check-ram.js';
@@ -18,6 +20,8 @@ export interface PreflightResult {
   qemuBinary: string;
   /** The disk image's format, read from the file when `imageFormat` is 'auto'. */
   imageFormat: 'raw' | 'qcow2' | undefined;
+  /** Each extra drive's format, read from the file when its `format` is 'auto'. */
+  extraDriveFormats: Array<'raw' | 'qcow2'>;
 }
 
 /**
@@ -36,9 +40,14 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     hostMemory().then((host) => checkRamFitsHost(options.ramBytes, host)),
   ]);
 
+  const imageFormat = image && 'format' in image ? image.format : undefined;
+  const [disks, networkProblem] = await Promise.all([checkDisks(options, unreadable, imageFormat), checkNetwork(options.network)]);
+
   const problems: OptionProblem[] = [
     ...pathProblems,
     ...(image && 'problem' in image ? [image.problem] : []),
+    ...disks.problems,
+    ...(networkProblem ? [networkProblem] : []),
     // Guest memory beyond the host's is the clearer message for a size SMBIOS cannot describe either.
     ...smbiosProblems.filter((problem) => !(ramProblem && problem.option === 'ram')),
     ...(artifactsProblem ? [artifactsProblem] : []),
@@ -48,7 +57,8 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return {
     qemuBinary: 'path' in qemu ? qemu.path : options.qemuBinary,
-    imageFormat: image && 'format' in image ? image.format : undefined,
+    imageFormat,
+    extraDriveFormats: disks.extraDriveFormats.map((format) => format ?? 'raw'),
   };
 }
 

@@ -20,9 +20,10 @@ export const BINARY_CREDENTIAL_PREFIX = 'io.systemd.credential.binary:';
 
 /**
  * What the engine's own credentials take at most: the notify and journal sockets, the hostname, the
- * SSH client key twice and the host key in a tmpfiles line, about 1.9 KiB with the longest name.
+ * SSH client key twice and the host key in a tmpfiles line, about 2.3 KiB with the longest name, and
+ * with `network` the guest's network configuration and networkd drop-in, about 0.5 KiB more.
  */
-export const ENGINE_CREDENTIALS_BYTES = 2_560;
+export const ENGINE_CREDENTIALS_BYTES = 3_072;
 
 /** The type 11 structure around its strings: a 5-byte header and the final NUL. */
 const TYPE_11_STRUCTURE_BYTES = 6;

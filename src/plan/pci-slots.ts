@@ -7,6 +7,7 @@ export const PCI_SLOTS = {
   rng: 0x03,
   vsock: 0x04,
   rootDisk: 0x06,
+  network: 0x09,
 } as const;
 
 export type PciDevice = keyof typeof PCI_SLOTS;
@@ -14,4 +15,12 @@ export type PciDevice = keyof typeof PCI_SLOTS;
 /** The `bus=…,addr=…` suffix that pins a device to its slot. */
 export function pciAddress(device: PciDevice): string {
   return `bus=pci.0,addr=0x${PCI_SLOTS[device].toString(16)}`;
+}
+
+/** Extra drives take slots 0x10-0x1f in order, so the guest names them /dev/vdb, /dev/vdc, … after the root disk. */
+export const FIRST_EXTRA_DRIVE_SLOT = 0x10;
+
+/** The `bus=…,addr=…` suffix of the extra drive at `index`. */
+export function extraDrivePciAddress(index: number): string {
+  return `bus=pci.0,addr=0x${(FIRST_EXTRA_DRIVE_SLOT + index).toString(16)}`;
 }

@@ -6,8 +6,10 @@
 import { join } from 'node:path';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { planCredentials, type GuestPorts, type GuestSshKeys, type PlannedCredential } from './credentials.js';
+import { planExtraDrives, planRootOverlay, type PlannedOverlay } from './disk-plan.js';
 import type { HelperBinaries, PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
+import { planNetwork } from './network-plan.js';
 import { kernelCommandLine, qemuArguments, type Accelerator, type BootFiles } from './qemu-command.js';
 import { planVsock, type VsockPlan, type VsockTransportKind } from './vsock-plan.js';
 
@@ -20,6 +22,8 @@ export interface MachinePlanInput {
   ssh: GuestSshKeys | undefined;
   /** Format of `options.image`, read from the file. */
   imageFormat: 'raw' | 'qcow2' | undefined;
+  /** Format of each of `options.extraDrives`, read from the files (raw when not given). */
+  extraDriveFormats?: ReadonlyArray<'raw' | 'qcow2'>;
   vsock: VsockTransportKind;
   /** Paths of the helper daemons the options need. */
   binaries: HelperBinaries;
@@ -39,8 +43,10 @@ export interface MachinePlan {
   smbiosFiles: PlannedSmbiosFile[];
   /** Initrds to concatenate into `layout.mergedInitrd` before QEMU starts (empty when not needed). */
   initrdParts: string[];
-  /** The throwaway overlay to create over the user's disk image. */
-  overlay: { base: string; baseFormat: 'raw' | 'qcow2'; path: string } | undefined;
+  /** The throwaway overlay to create over the user's disk image (grown to `growImage`). */
+  overlay: PlannedOverlay | undefined;
+  /** Throwaway overlays over the ephemeral extra drives. */
+  extraDriveOverlays: PlannedOverlay[];
   /** The kernel command line, for direct kernel boot. */
   kernelCommandLine: string | undefined;
   ports: GuestPorts;
@@ -48,16 +54,19 @@ export interface MachinePlan {
 
 export function planMachine(input: MachinePlanInput): MachinePlan {
   const { options, layout } = input;
-  const credentials = planCredentials(options, input.ports, options.ssh ? input.ssh : undefined);
+  const network = planNetwork(options);
+  const credentials = [
+    ...planCredentials(options, input.ports, options.ssh ? input.ssh : undefined),
+    ...Object.entries(network.credentials).map(([name, value]) => ({ name, value: new TextEncoder().encode(value) })),
+  ];
   const smbiosFiles: PlannedSmbiosFile[] = [
     ...credentials.map((credential) => ({ credential })),
     ...options.smbios11.map((raw) => ({ raw })),
   ].map((content, index) => ({ path: join(layout.credentialsDir, `${String(index).padStart(2, '0')}.smbios`), content }));
 
   const initrdParts = options.initrds.length > 1 ? options.initrds : [];
-  const overlay = options.image
-    ? { base: options.image, baseFormat: input.imageFormat ?? 'raw', path: layout.overlay }
-    : undefined;
+  const overlay = planRootOverlay(options, input.imageFormat, layout);
+  const extraDrives = planExtraDrives(options, input.extraDriveFormats ?? [], layout);
   const boot: BootFiles = {
     kernel: options.linux,
     initrd: initrdParts.length > 0 ? layout.mergedInitrd : options.initrds[0],
@@ -77,6 +86,8 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
         kernelCommandLine: commandLine ?? '',
         smbiosFiles: smbiosFiles.map((file) => file.path),
         vsock,
+        extraDrives,
+        network,
       }),
     },
     vsock,
@@ -84,6 +95,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
     smbiosFiles,
     initrdParts,
     overlay,
+    extraDriveOverlays: extraDrives.overlays,
     kernelCommandLine: commandLine,
     ports: input.ports,
   };

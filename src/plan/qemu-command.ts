@@ -1,11 +1,13 @@
 /**
  * The QEMU command line, built from sections. Each section owns one concern (machine and memory,
- * entropy, vsock, console, control socket, boot files, disks, credentials), so a new option
+ * entropy, vsock, console, control socket, boot files, disks, network, credentials), so a new option
  * changes one section.
  */
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { formatSize } from '../options/size.js';
+import { discardMode, type ExtraDrivesPlan } from './disk-plan.js';
 import type { MachineLayout } from './machine-layout.js';
+import type { NetworkPlan } from './network-plan.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
 import type { VsockPlan } from './vsock-plan.js';
@@ -29,6 +31,8 @@ export interface QemuCommandInput {
   /** Paths of the 0600 files that each hold one SMBIOS type 11 string. */
   smbiosFiles: string[];
   vsock: VsockPlan;
+  extraDrives: ExtraDrivesPlan;
+  network: NetworkPlan;
 }
 
 export function qemuArguments(input: QemuCommandInput): string[] {
@@ -41,6 +45,8 @@ export function qemuArguments(input: QemuCommandInput): string[] {
     ...controlSection(input),
     ...bootSection(input),
     ...diskSection(input),
+    ...input.extraDrives.qemuArgs,
+    ...input.network.qemuArgs,
     ...credentialSection(input),
     ...input.options.qemuArgs,
   ];
@@ -97,11 +103,11 @@ function bootSection({ boot, kernelCommandLine }: QemuCommandInput): string[] {
   return ['-kernel', boot.kernel, ...(boot.initrd ? ['-initrd', boot.initrd] : []), '-append', kernelCommandLine];
 }
 
-function diskSection({ boot }: QemuCommandInput): string[] {
+function diskSection({ boot, options }: QemuCommandInput): string[] {
   if (!boot.rootDisk) return [];
   const { path, format } = boot.rootDisk;
   return [
-    '-drive', `if=none,id=root,file=${escapeOptionValue(path)},format=${format},discard=unmap,cache=unsafe`,
+    '-drive', `if=none,id=root,file=${escapeOptionValue(path)},format=${format},discard=${discardMode(options)},cache=unsafe`,
     '-device', `virtio-blk-pci,drive=root,bootindex=1,${pciAddress('rootDisk')}`,
   ];
 }
