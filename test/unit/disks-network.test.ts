@@ -15,6 +15,7 @@ import { machineLayout } from '../../src/plan/machine-layout.js';
 import { macAddress, NETWORK_CONFIG_CREDENTIAL, NETWORK_DROPIN_CREDENTIAL } from '../../src/plan/network-plan.js';
 import { planMachine } from '../../src/plan/plan-machine.js';
 import { parseUsernetForwards } from '../../src/process/port-forwards.js';
+import { resolveVmspawnConfig } from '../../src/vitest/config.js';
 
 const boot = { linux: '/img/vmlinuz', initrd: '/img/root.cpio', uuid: '11111111-2222-3333-4444-555555555555' };
 const layout = machineLayout('/run/vm-1', '/art/test-1');
@@ -85,6 +86,20 @@ describe('disk and network options', () => {
     ]);
     expect(problemsOf({ extraDrives: [{ path: '/a.raw', serial: 'x'.repeat(21) }] })).toEqual([
       expect.stringMatching(/^extraDrives\.0\.serial: expected a serial of 1-20 letters/),
+    ]);
+  });
+
+  test("a typo inside a drive in the plugin's defaults is named with the drive's own keys", () => {
+    const error = (() => {
+      try {
+        resolveVmspawnConfig({ defaults: { extraDrives: [{ path: '/a.raw', ephemaral: false }] } }, '/project', (_root, path) => path);
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as InvalidOptionsError).problems).toEqual([
+      { option: 'defaults.extraDrives.0.ephemaral', message: 'unknown option (did you mean ephemeral?); known options: path, format, readOnly, ephemeral, serial' },
     ]);
   });
 
