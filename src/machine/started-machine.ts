@@ -4,7 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExecAbortedError, ExecConnectionLostError, ExecError, MachineEndedError, MachineStateError } from '../errors.js';
+import { ExecAbortedError, ExecConnectionLostError, ExecError, MachineEndedError, MachineStateError, VmspawnError } from '../errors.js';
 import type { JournalEntry, JournalMatch } from '../journal/journal-entry.js';
 import type { MachineJournal } from '../journal/machine-journal.js';
 import type { NotifyEvents } from '../notify/notify-events.js';
@@ -132,7 +132,7 @@ export class StartedMachine implements AsyncDisposable {
     const forward = this.runtime.forwardedPorts.find((port) => port.guest === guest);
     if (!forward) {
       const forwarded = this.runtime.forwardedPorts.map((port) => port.guest).join(', ') || 'none';
-      throw new MachineStateError(`guest port ${guest} is not forwarded (forwarded: ${forwarded}); add it to portForwards, with network: 'user'`);
+      throw new VmspawnError(`guest port ${guest} is not forwarded (forwarded: ${forwarded}); add it to portForwards, with network: 'user'`);
     }
     return forward.host;
   }

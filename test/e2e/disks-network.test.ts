@@ -129,6 +129,7 @@ describe('extra drives, growImage and user-mode networking', () => {
     const port = vm.hostPort(8080);
     expect(vm.forwardedPorts).toEqual([{ guest: 8080, host: port, hostAddress: '127.0.0.1' }]);
     expect(port).toBeGreaterThan(0);
+    expect(() => vm.hostPort(9)).toThrow("guest port 9 is not forwarded (forwarded: 8080); add it to portForwards, with network: 'user'");
     // start() resolved after systemd-networkd-wait-online: the address is configured, no retry needed.
     expect(await httpGet(port)).toBe('hello from disks-net');
 
