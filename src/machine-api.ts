@@ -4,8 +4,9 @@
 export { Machine, startMachine, type StartOptions } from './machine/machine.js';
 export { StartedMachine, type MachineState, type ShutdownOptions } from './machine/started-machine.js';
 export type { MachineExit, MachineSummary } from './machine/summary.js';
-export type { ImageFormat, KvmSetting, MachineOptions, SecureBootSetting, VsockSetting } from './options/machine-options.js';
+export type { ExtraDrive, ImageFormat, KvmSetting, MachineOptions, NetworkSetting, PortForward, SecureBootSetting, VsockSetting } from './options/machine-options.js';
 export { listFirmware, type FirmwareDescriptor } from './host/firmware-descriptors.js';
+export type { ForwardedPort } from './process/port-forwards.js';
 export type { ExecOptions, ExecResult } from './ssh/exec-types.js';
 export type { ConnectOptions } from './transport/vsock-transport.js';
 export type { JournalEntry, JournalMatch, PriorityName } from './journal/journal-entry.js';

@@ -24,6 +24,7 @@ import type { BootPlan } from '../plan/boot-plan.js';
 import type { PlannedHelper } from '../plan/helper-plan.js';
 import { planMachine } from '../plan/plan-machine.js';
 import { spawnManaged } from '../process/managed-process.js';
+import { readForwardedPorts } from '../process/port-forwards.js';
 import { QmpClient } from '../process/qmp-client.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
 import { HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
@@ -52,8 +53,9 @@ let reaped: Promise<unknown> | undefined;
 export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
   // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
-  const { qemuBinary, imageFormat, kernelKind, firmware } = await preflight(options, signal);
-  const qemuImg = options.image ? await requireExecutable('qemu-img') : undefined;
+  const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware } = await preflight(options, signal);
+  const needsOverlays = options.image !== undefined || options.extraDrives.some((drive) => drive.ephemeral && !drive.readOnly);
+  const qemuImg = needsOverlays ? await requireExecutable('qemu-img') : undefined;
   const vsock = chooseVsock(options.vsock);
   const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock') };
   signal?.throwIfAborted();
@@ -77,7 +79,19 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
 
   const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
   const ports = pickPorts();
-  const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, kernelKind, firmware, vsock: vsock.kind, binaries });
+  const plan = planMachine({
+    options,
+    accelerator: accelerator.accelerator,
+    layout,
+    ports,
+    ssh: keys,
+    imageFormat,
+    extraDriveFormats,
+    kernelKind,
+    firmware,
+    vsock: vsock.kind,
+    binaries,
+  });
   const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
   const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, boot: plan.boot, ownsArtifactsDir });
   log.info(describeBoot(plan.boot));
@@ -100,6 +114,8 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     log.info(`QEMU started (pid ${qemu.pid}): ${plan.qemu.binary} ${plan.qemu.args.length} arguments, see ${ARTIFACT_FILES.qemuCommandLine}`);
     await runtime.writeSummary();
     runtime.adoptQmp(await QmpClient.connect(layout.qmpSocket, Date.now() + 10_000, () => !qemu.hasExited));
+    runtime.forwardedPorts = await readForwardedPorts(runtime.qmp, options.portForwards);
+    for (const port of runtime.forwardedPorts) log.info(`host port ${port.hostAddress}:${port.host} forwards to guest port ${port.guest}`);
     // QEMU read the credential files while parsing its command line: the host's private key need not wait on disk.
     await rm(layout.credentialsDir, { recursive: true, force: true });
 

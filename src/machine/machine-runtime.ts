@@ -20,6 +20,7 @@ import type { BootPlan } from '../plan/boot-plan.js';
 import type { GuestPorts } from '../plan/credentials.js';
 import type { MachineLayout } from '../plan/machine-layout.js';
 import type { ManagedProcess } from '../process/managed-process.js';
+import type { ForwardedPort } from '../process/port-forwards.js';
 import type { QmpClient } from '../process/qmp-client.js';
 import type { SshSession } from '../ssh/ssh-session.js';
 import type { VsockListener, VsockTransport } from '../transport/vsock-transport.js';
@@ -77,6 +78,8 @@ export class MachineRuntime {
   bootError: string | undefined;
   readyAfterMs: number | undefined;
   sshReadyAfterMs: number | undefined;
+  /** Host ports of the user-mode network's forwards, as QEMU bound them. */
+  forwardedPorts: ForwardedPort[] = [];
 
   #qemu: ManagedProcess | undefined;
   #qemuStartedAt: number | undefined;

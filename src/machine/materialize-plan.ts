@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { VmspawnError } from '../errors.js';
 import { smbiosCredential } from '../plan/credentials.js';
 import type { MachineLayout } from '../plan/machine-layout.js';
+import type { PlannedOverlay } from '../plan/disk-plan.js';
 import type { MachinePlan, PlannedSmbiosFile } from '../plan/plan-machine.js';
 import { quoteArgument } from '../ssh/shell-quote.js';
 
@@ -23,13 +24,18 @@ export async function materializePlan(plan: MachinePlan, layout: MachineLayout, 
     await copyFile(nvram.template, nvram.path);
     await chmod(nvram.path, 0o600);
   }
-  if (plan.overlay) {
+  for (const overlay of [...(plan.overlay ? [plan.overlay] : []), ...plan.extraDriveOverlays]) {
     if (!qemuImg) throw new VmspawnError('qemu-img is needed to create the disk overlay');
-    const { base, baseFormat, path } = plan.overlay;
-    const result = await execa(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', baseFormat, '-b', resolve(base), path], { reject: false, all: true });
-    if (result.exitCode !== 0) throw new VmspawnError(`Cannot create a qcow2 overlay over ${base}: ${result.all?.trim()}`);
+    await createOverlay(qemuImg, overlay);
   }
   await writeFile(layout.qemuCommandLine, formatCommandLine(plan.qemu.binary, plan.qemu.args));
+}
+
+/** A qcow2 file whose reads fall through to `base`, which QEMU then opens read-only; `sizeBytes` grows it. */
+async function createOverlay(qemuImg: string, { base, baseFormat, path, sizeBytes }: PlannedOverlay): Promise<void> {
+  const size = sizeBytes === undefined ? [] : [String(sizeBytes)];
+  const result = await execa(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', baseFormat, '-b', resolve(base), path, ...size], { reject: false, all: true });
+  if (result.exitCode !== 0) throw new VmspawnError(`Cannot create a qcow2 overlay over ${base}: ${result.all?.trim()}`);
 }
 
 async function writeSmbiosFile(file: PlannedSmbiosFile): Promise<void> {

@@ -4,10 +4,11 @@
  */
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExecAbortedError, ExecConnectionLostError, ExecError, MachineEndedError, MachineStateError } from '../errors.js';
+import { ExecAbortedError, ExecConnectionLostError, ExecError, MachineEndedError, MachineStateError, VmspawnError } from '../errors.js';
 import type { JournalEntry, JournalMatch } from '../journal/journal-entry.js';
 import type { MachineJournal } from '../journal/machine-journal.js';
 import type { NotifyEvents } from '../notify/notify-events.js';
+import type { ForwardedPort } from '../process/port-forwards.js';
 import type { QmpClient } from '../process/qmp-client.js';
 import { toShellCommand } from '../ssh/shell-quote.js';
 import type { ExecOptions, ExecResult, SshSession } from '../ssh/ssh-session.js';
@@ -116,6 +117,24 @@ export class StartedMachine implements AsyncDisposable {
   #describeState(): string {
     const exit = this.runtime.summary().exit;
     return exit ? `${this.runtime.state} (${exit.reason})` : this.runtime.state;
+  }
+
+  /**
+   * The forwarded ports of `network: 'user'` (`portForwards`): each guest TCP port with the host port
+   * on 127.0.0.1 that reaches it, ports picked by QEMU included.
+   */
+  get forwardedPorts(): readonly ForwardedPort[] {
+    return this.runtime.forwardedPorts;
+  }
+
+  /** The host port (on 127.0.0.1) that reaches guest TCP port `guest`; throws if that port is not forwarded. */
+  hostPort(guest: number): number {
+    const forward = this.runtime.forwardedPorts.find((port) => port.guest === guest);
+    if (!forward) {
+      const forwarded = this.runtime.forwardedPorts.map((port) => port.guest).join(', ') || 'none';
+      throw new VmspawnError(`guest port ${guest} is not forwarded (forwarded: ${forwarded}); add it to portForwards, with network: 'user'`);
+    }
+    return forward.host;
   }
 
   /** Opens a byte stream to a vsock port in the guest. */

@@ -15,6 +15,7 @@ export async function findPathProblems(options: ResolvedMachineOptions): Promise
   if (options.linux) files.push(['linux', options.linux]);
   options.initrds.forEach((initrd, index) => files.push([options.initrds.length > 1 ? `initrd[${index}]` : 'initrd', initrd]));
   if (options.image) files.push(['image', options.image]);
+  options.extraDrives.forEach((drive, index) => files.push([`extraDrives[${index}]`, drive.path]));
   for (const [name, path] of Object.entries(options.loadCredential)) files.push([`loadCredential.${name}`, path]);
 
   return (await Promise.all(files.map(([option, path]) => checkReadableFile(option, path)))).filter(
@@ -50,15 +51,19 @@ export async function detectImageFormat(path: string): Promise<'raw' | 'qcow2'> 
 
 export type ImageFormatCheck = { format: 'raw' | 'qcow2' } | { problem: OptionProblem };
 
-/** The image's format: read from the file for 'auto', otherwise the declared one, which must match the file. */
-export async function checkImageFormat(path: string, declared: 'auto' | 'raw' | 'qcow2'): Promise<ImageFormatCheck> {
+/**
+ * The image's format: read from the file for 'auto', otherwise the declared one, which must match the file.
+ * `option` names the setting in problems (`imageFormat`, or an extra drive's `format`).
+ */
+export async function checkImageFormat(path: string, declared: 'auto' | 'raw' | 'qcow2', option = 'imageFormat'): Promise<ImageFormatCheck> {
   const detected = await detectImageFormat(path);
   if (declared === 'auto' || declared === detected) return { format: detected };
+  const setting = option.split('.').at(-1);
   const message =
     declared === 'raw'
-      ? `is 'raw', but ${path} is a qcow2 image (it starts with the qcow2 magic "QFI\\xfb"): booted as raw, the guest would see the qcow2 container instead of its disk; set imageFormat: 'qcow2' or 'auto'`
-      : `is 'qcow2', but ${path} does not start with the qcow2 magic "QFI\\xfb", so it is not a qcow2 image: set imageFormat: 'raw' or 'auto'`;
-  return { problem: { option: 'imageFormat', message } };
+      ? `is 'raw', but ${path} is a qcow2 image (it starts with the qcow2 magic "QFI\\xfb"): attached as raw, the guest would see the qcow2 container instead of its disk; set ${setting}: 'qcow2' or 'auto'`
+      : `is 'qcow2', but ${path} does not start with the qcow2 magic "QFI\\xfb", so it is not a qcow2 image: set ${setting}: 'raw' or 'auto'`;
+  return { problem: { option, message } };
 }
 
 /** Sizes of loadCredential's files by credential name (files that cannot be read are left out). */

@@ -16,6 +16,52 @@ export type SecureBootSetting = 'auto' | boolean;
 /** Format of a disk image. */
 export type ImageFormat = 'auto' | 'raw' | 'qcow2';
 
+/** A further disk (vmspawn `--extra-drive`): a path, or a path with settings. */
+export type ExtraDrive =
+  | string
+  | {
+      /** Raw or qcow2 image file, or a block device. */
+      path: string;
+      /**
+       * Format of the file; a declared format must match the file.
+       * @default 'auto' (qcow2 when the file starts with the qcow2 magic, raw otherwise)
+       */
+      format?: ImageFormat;
+      /**
+       * Attach it read-only: the guest cannot write to it at all (the file is opened read-only).
+       * @default false
+       */
+      readOnly?: boolean;
+      /**
+       * `true`: the guest writes to a throwaway qcow2 overlay, deleted with the machine, so the file
+       * never changes. `false`: the guest writes to the file itself (it must be writable).
+       * @default true
+       */
+      ephemeral?: boolean;
+      /**
+       * virtio-blk serial, so the guest finds the disk as `/dev/disk/by-id/virtio-<serial>`: 1-20
+       * letters, digits, `.`, `_`, `+` or `-`.
+       * @default the file name (as vmspawn), other characters replaced by `_`, cut to 20 bytes
+       */
+      serial?: string;
+    };
+
+/** How the guest is networked: not at all, through QEMU's user-mode stack, or through a host tap device. */
+export type NetworkSetting = 'none' | 'user' | { tap: string };
+
+/** A host TCP port forwarded to a guest TCP port (user-mode networking). */
+export type PortForward =
+  | number
+  | {
+      /** Guest TCP port. */
+      guest: number;
+      /**
+       * Host TCP port on 127.0.0.1; 0 picks a free one (see `vm.hostPort()`).
+       * @default 0
+       */
+      host?: number;
+    };
+
 export interface MachineOptions {
   /**
    * Kernel for direct kernel boot (vmspawn `--linux`). Give `linux`, `image`, or both
@@ -40,6 +86,45 @@ export interface MachineOptions {
    * @default 'auto' (qcow2 when the file starts with the qcow2 magic, raw otherwise)
    */
   imageFormat?: ImageFormat;
+  /**
+   * Further disks (vmspawn `--extra-drive`), attached as virtio disks after the root disk (`/dev/vdb`,
+   * `/dev/vdc`, … with `image`; from `/dev/vda` without), each with a serial so that the guest finds it
+   * as `/dev/disk/by-id/virtio-<serial>`. By default the guest writes to a throwaway qcow2 overlay
+   * and the file never changes; `ephemeral: false` lets the guest write to the file, `readOnly: true`
+   * lets it write nothing.
+   * @default []
+   */
+  extraDrives?: ExtraDrive[];
+  /**
+   * Grow the root disk to this size (vmspawn `--grow-image`): bytes, or a string with K, M, G or T
+   * suffix to the base of 1024, rounded up to a multiple of 4096. Only with `image`. The throwaway
+   * overlay gets the new size, the image file itself never changes. Smaller than the image is an error.
+   * @default undefined (the image's own size)
+   */
+  growImage?: string | number;
+  /**
+   * Pass the guest's discard (TRIM) requests on to the disk files (`discard=unmap`), so that overlays
+   * and writable drives shrink when the guest frees space; `false` ignores them (vmspawn `--discard-disk`).
+   * @default true (as systemd-vmspawn)
+   */
+  discardDisk?: boolean;
+  /**
+   * Networking. `'none'`: no network device. `'user'`: QEMU's user-mode stack (vmspawn
+   * `--network-user-mode`); the guest is 10.0.2.15/24, the host reachable as 10.0.2.2, and
+   * `portForwards` make guest ports reachable from the host. `{ tap: 'NAME' }`: the host tap device
+   * NAME (vmspawn `--network-tap`); it needs root, or a tap device made beforehand for this user, and
+   * the host side set up (an address, a DHCP server or a bridge). Either way the guest's NIC is
+   * configured through systemd-networkd by credentials (static for `'user'`, DHCP for a tap).
+   * @default 'none' (as systemd-vmspawn: tests stay hermetic)
+   */
+  network?: NetworkSetting;
+  /**
+   * Host TCP ports forwarded to guest TCP ports (only with `network: 'user'`): a guest port (on a
+   * free host port), or `{ guest, host }`. The host ports listen on 127.0.0.1; `vm.hostPort(guest)`
+   * tells which one a guest port got.
+   * @default []
+   */
+  portForwards?: PortForward[];
   /**
    * Number of virtual CPUs (vmspawn `--cpus`). Under TCG two machines with one CPU each boot as fast
    * side by side as one does alone on two host cores, so one CPU serves parallel test runs best.
@@ -98,14 +183,14 @@ export interface MachineOptions {
    * name → value. The values travel through 0600 files, never on the QEMU command line.
    * `tmpfiles.extra` and `ssh.ephemeral-authorized_keys-all` are merged with the engine's own lines.
    * SMBIOS is small: QEMU's SMBIOS tables hold 65535 bytes in all, so credentials and `smbios11` strings
-   * together get about 61 KiB, values travel base64-encoded, and one value can be at most about 45 KiB.
+   * together get about 59 KiB, values travel base64-encoded, and one value can be at most about 44 KiB.
    * Larger values are rejected before the machine starts; copy large data in with `vm.exec(…, { input })`.
    * @default {}
    */
   setCredential?: Record<string, string | Uint8Array>;
   /**
    * Credentials read from files on the host (vmspawn `--load-credential`), name → path. The files share
-   * the SMBIOS limit of `setCredential` (one file of at most about 45 KiB); they are measured at start.
+   * the SMBIOS limit of `setCredential` (one file of at most about 44 KiB); they are measured at start.
    * @default {}
    */
   loadCredential?: Record<string, string>;

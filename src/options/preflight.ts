@@ -8,7 +8,9 @@ import { hostMemory } from '../host/host-memory.js';
 import { requireExecutable } from '../host/tools.js';
 import { checkArtifactsDir } from './check-artifacts-dir.js';
 import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
+import { checkDisks } from './check-disks.js';
 import { checkFirmware, readKernelKind } from './check-firmware.js';
+import { checkNetwork } from './check-network.js';
 import { checkImageFormat, credentialFileSizes, findPathProblems } from './check-paths.js';
 import type { KernelKind } from './pe-sections.js';
 import { checkQemuBinary } from './check-qemu-binary.js';
@@ -25,6 +27,8 @@ export interface PreflightResult {
   kernelKind: KernelKind | undefined;
   /** The UEFI firmware the machine boots with; undefined for direct kernel boot under SeaBIOS. */
   firmware: FirmwareDescriptor | undefined;
+  /** Each extra drive's format, read from the file when its `format` is 'auto'. */
+  extraDriveFormats: Array<'raw' | 'qcow2'>;
 }
 
 /**
@@ -47,9 +51,14 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     unreadable.has('linux') ? { firmware: undefined } : checkFirmware(options, kind),
   ]);
 
+  const imageFormat = image && 'format' in image ? image.format : undefined;
+  const [disks, networkProblem] = await Promise.all([checkDisks(options, unreadable, imageFormat), checkNetwork(options.network)]);
+
   const problems: OptionProblem[] = [
     ...pathProblems,
     ...(image && 'problem' in image ? [image.problem] : []),
+    ...disks.problems,
+    ...(networkProblem ? [networkProblem] : []),
     // Guest memory beyond the host's is the clearer message for a size SMBIOS cannot describe either.
     ...smbiosProblems.filter((problem) => !(ramProblem && problem.option === 'ram')),
     ...(artifactsProblem ? [artifactsProblem] : []),
@@ -60,7 +69,8 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return {
     qemuBinary: 'path' in qemu ? qemu.path : options.qemuBinary,
-    imageFormat: image && 'format' in image ? image.format : undefined,
+    imageFormat,
+    extraDriveFormats: disks.extraDriveFormats.map((format) => format ?? 'raw'),
     kernelKind: kind,
     firmware: 'firmware' in firmware ? firmware.firmware : undefined,
   };

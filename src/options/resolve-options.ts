@@ -6,13 +6,15 @@ import type { z } from 'zod';
 import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import { RATE_LIMIT_DROPIN_CREDENTIAL, RATE_LIMIT_TMPFILES_CREDENTIAL } from '../plan/journald-rate-limit.js';
 import type { ImageFormat, KvmSetting, MachineOptions, SecureBootSetting, VsockSetting } from './machine-options.js';
+import { diskNetworkKeysAt } from './disk-network-schema.js';
+import { crossCheckDisksAndNetwork, resolveDisksAndNetwork, type ResolvedDisksAndNetwork } from './resolve-disks-network.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
 import { parseSize } from './size.js';
 import { checkSmbiosCapacity, kernelArgsStringCount, userSmbiosStrings } from './smbios-capacity.js';
 import { unknownOptionProblem } from './suggest.js';
 
 /** Options with every default applied and values normalised. */
-export interface ResolvedMachineOptions {
+export interface ResolvedMachineOptions extends ResolvedDisksAndNetwork {
   linux: string | undefined;
   initrds: string[];
   image: string | undefined;
@@ -73,7 +75,9 @@ export const ENGINE_CREDENTIALS: Readonly<Record<string, string>> = {
 /** Validates options and applies defaults. Throws {@link InvalidOptionsError} listing every problem. */
 export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
   const parsed = machineOptionsSchema.safeParse(input ?? {});
-  if (!parsed.success) throw new InvalidOptionsError(describeIssues(parsed.error.issues));
+  if (!parsed.success) {
+    throw new InvalidOptionsError(describeIssues(parsed.error.issues, (path) => diskNetworkKeysAt(path) ?? MACHINE_OPTION_NAMES));
+  }
   const options = parsed.data;
   const problems = crossCheck(options);
   if (problems.length > 0) throw new InvalidOptionsError(problems);
@@ -109,6 +113,7 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     uuid: options.uuid?.toLowerCase(),
     qemuBinary: options.qemuBinary ?? MACHINE_DEFAULTS.qemuBinary,
     qemuArgs: options.qemuArgs ?? [],
+    ...resolveDisksAndNetwork(options),
   };
   // Values given inline are measured now; loadCredential's files when the machine starts. A memory
   // size too large for SMBIOS is beyond any host too: the start reports it against the host's memory.
@@ -144,6 +149,7 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
       problems.push({ option: `credential ${name}`, message: 'is given in both setCredential and loadCredential: keep one' });
     }
   }
+  problems.push(...crossCheckDisksAndNetwork(options));
   return problems;
 }
 

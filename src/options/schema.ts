@@ -2,6 +2,7 @@
  * The zod schema behind {@link MachineOptions}, with messages that name what is accepted.
  */
 import { z } from 'zod';
+import { diskNetworkShape } from './disk-network-schema.js';
 import type { MachineOptions } from './machine-options.js';
 import { SIZE_FORMAT, parseSize } from './size.js';
 
@@ -48,6 +49,8 @@ export const machineOptionsSchema = z.strictObject({
   initrd: z.union([path('an initrd'), z.array(path('an initrd'))], { error: 'expected the path of an initrd or an array of paths' }).optional(),
   image: path('a raw or qcow2 disk image').optional(),
   imageFormat: z.enum(['auto', 'raw', 'qcow2'], { error: "expected 'auto', 'raw' or 'qcow2'" }).optional(),
+  // extraDrives, growImage, discardDisk, network, portForwards
+  ...diskNetworkShape,
   cpus: z
     .number({ error: 'expected the number of virtual CPUs as a number' })
     .int({ error: 'expected a whole number of virtual CPUs' })

@@ -23,9 +23,10 @@ export const BINARY_CREDENTIAL_PREFIX = 'io.systemd.credential.binary:';
 /**
  * What the engine's own credentials take at most: the notify and journal sockets, the hostname, the
  * SSH client key twice, the host key pair in tmpfiles lines and journald's drop-in, about 2.7 KiB
- * with the longest name.
+ * with the longest name, and with `network` the guest's network configuration and networkd drop-in,
+ * about 0.5 KiB more.
  */
-export const ENGINE_CREDENTIALS_BYTES = 3_072;
+export const ENGINE_CREDENTIALS_BYTES = 4_096;
 
 /** The type 11 structure around its strings: a 5-byte header and the final NUL. */
 const TYPE_11_STRUCTURE_BYTES = 6;

@@ -8,6 +8,7 @@ export const PCI_SLOTS = {
   rng: 0x03,
   vsock: 0x04,
   rootDisk: 0x06,
+  network: 0x09,
 } as const;
 
 export type PciDevice = keyof typeof PCI_SLOTS;
@@ -15,4 +16,16 @@ export type PciDevice = keyof typeof PCI_SLOTS;
 /** The `addr=…` suffix that pins a device to its slot on the root bus (`pci.0` on pc, `pcie.0` on q35). */
 export function pciAddress(device: PciDevice): string {
   return `addr=0x${PCI_SLOTS[device].toString(16)}`;
+}
+
+/**
+ * Extra drives take slots 0x10-0x1e in order, so the guest names them /dev/vdb, /dev/vdc, … after the
+ * root disk (0x1f is q35's ISA bridge).
+ */
+export const FIRST_EXTRA_DRIVE_SLOT = 0x10;
+export const EXTRA_DRIVE_SLOTS = 15;
+
+/** The `addr=…` suffix of the extra drive at `index`. */
+export function extraDrivePciAddress(index: number): string {
+  return `addr=0x${(FIRST_EXTRA_DRIVE_SLOT + index).toString(16)}`;
 }

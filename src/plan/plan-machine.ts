@@ -6,11 +6,13 @@
 import { join } from 'node:path';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { planCredentials, type GuestPorts, type GuestSshKeys, type PlannedCredential } from './credentials.js';
+import { planExtraDrives, planRootOverlay, type PlannedOverlay } from './disk-plan.js';
 import type { HelperBinaries, PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
 import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
 import type { KernelKind } from '../options/pe-sections.js';
 import { planBoot, type BootPlan } from './boot-plan.js';
+import { planNetwork } from './network-plan.js';
 import { qemuArguments, type Accelerator } from './qemu-command.js';
 import { planVsock, type VsockPlan, type VsockTransportKind } from './vsock-plan.js';
 
@@ -27,6 +29,8 @@ export interface MachinePlanInput {
   kernelKind: KernelKind | undefined;
   /** The UEFI firmware chosen for the machine, when it boots through UEFI. */
   firmware: FirmwareDescriptor | undefined;
+  /** Format of each of `options.extraDrives`, read from the files (raw when not given). */
+  extraDriveFormats?: ReadonlyArray<'raw' | 'qcow2'>;
   vsock: VsockTransportKind;
   /** Paths of the helper daemons the options need. */
   binaries: HelperBinaries;
@@ -46,8 +50,10 @@ export interface MachinePlan {
   smbiosFiles: PlannedSmbiosFile[];
   /** Initrds to concatenate into `layout.mergedInitrd` before QEMU starts (empty when not needed). */
   initrdParts: string[];
-  /** The throwaway overlay to create over the user's disk image. */
-  overlay: { base: string; baseFormat: 'raw' | 'qcow2'; path: string } | undefined;
+  /** The throwaway overlay to create over the user's disk image (grown to `growImage`). */
+  overlay: PlannedOverlay | undefined;
+  /** Throwaway overlays over the ephemeral extra drives. */
+  extraDriveOverlays: PlannedOverlay[];
   /** How the guest boots: machine type, firmware (and its NVRAM copy), kernel and command line. */
   boot: BootPlan;
   ports: GuestPorts;
@@ -67,16 +73,19 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
     },
     layout,
   );
-  const credentials = planCredentials(options, input.ports, options.ssh ? input.ssh : undefined);
+  const network = planNetwork(options);
+  const credentials = [
+    ...planCredentials(options, input.ports, options.ssh ? input.ssh : undefined),
+    ...Object.entries(network.credentials).map(([name, value]) => ({ name, value: new TextEncoder().encode(value) })),
+  ];
   const smbiosFiles: PlannedSmbiosFile[] = [
     ...credentials.map((credential) => ({ credential })),
     ...boot.smbiosStrings.map((raw) => ({ raw })),
     ...options.smbios11.map((raw) => ({ raw })),
   ].map((content, index) => ({ path: join(layout.credentialsDir, `${String(index).padStart(2, '0')}.smbios`), content }));
 
-  const overlay = options.image
-    ? { base: options.image, baseFormat: input.imageFormat ?? 'raw', path: layout.overlay }
-    : undefined;
+  const overlay = planRootOverlay(options, input.imageFormat, layout);
+  const extraDrives = planExtraDrives(options, input.extraDriveFormats ?? [], layout);
   const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock);
 
   return {
@@ -90,6 +99,8 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
         rootDisk: overlay ? { path: overlay.path, format: 'qcow2' } : undefined,
         smbiosFiles: smbiosFiles.map((file) => file.path),
         vsock,
+        extraDrives,
+        network,
       }),
     },
     vsock,
@@ -98,6 +109,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
     initrdParts,
     overlay,
     boot,
+    extraDriveOverlays: extraDrives.overlays,
     ports: input.ports,
   };
 }

@@ -1,12 +1,14 @@
 /**
  * The QEMU command line, built from sections. Each section owns one concern (machine and memory,
- * entropy, vsock, console, control socket, boot files, disks, credentials), so a new option
+ * entropy, vsock, console, control socket, boot files, disks, network, credentials), so a new option
  * changes one section.
  */
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { formatSize } from '../options/size.js';
 import type { BootPlan } from './boot-plan.js';
+import { discardMode, type ExtraDrivesPlan } from './disk-plan.js';
 import type { MachineLayout } from './machine-layout.js';
+import type { NetworkPlan } from './network-plan.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
 import type { VsockPlan } from './vsock-plan.js';
@@ -24,6 +26,8 @@ export interface QemuCommandInput {
   /** Paths of the 0600 files that each hold one SMBIOS type 11 string. */
   smbiosFiles: string[];
   vsock: VsockPlan;
+  extraDrives: ExtraDrivesPlan;
+  network: NetworkPlan;
 }
 
 export function qemuArguments(input: QemuCommandInput): string[] {
@@ -36,6 +40,8 @@ export function qemuArguments(input: QemuCommandInput): string[] {
     ...controlSection(input),
     ...bootSection(input),
     ...diskSection(input),
+    ...input.extraDrives.qemuArgs,
+    ...input.network.qemuArgs,
     ...credentialSection(input),
     ...input.options.qemuArgs,
   ];
@@ -92,11 +98,11 @@ function bootSection({ boot }: QemuCommandInput): string[] {
   return boot.qemuArgs;
 }
 
-function diskSection({ rootDisk }: QemuCommandInput): string[] {
+function diskSection({ rootDisk, options }: QemuCommandInput): string[] {
   if (!rootDisk) return [];
   const { path, format } = rootDisk;
   return [
-    '-drive', `if=none,id=root,file=${escapeOptionValue(path)},format=${format},discard=unmap,cache=unsafe`,
+    '-drive', `if=none,id=root,file=${escapeOptionValue(path)},format=${format},discard=${discardMode(options)},cache=unsafe`,
     '-device', `virtio-blk-pci,drive=root,bootindex=1,${pciAddress('rootDisk')}`,
   ];
 }

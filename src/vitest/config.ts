@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidOptionsError } from '../errors.js';
 import type { DefaultImage } from '../image/default-image.js';
 import type { MachineOptions } from '../options/machine-options.js';
+import { diskNetworkKeysAt } from '../options/disk-network-schema.js';
 import { describeIssues } from '../options/resolve-options.js';
 import { kernelFileSystemProblem } from '../options/check-artifacts-dir.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema, milliseconds } from '../options/schema.js';
@@ -85,7 +86,7 @@ const DEFAULTS_OPTION_NAMES = MACHINE_OPTION_NAMES.filter((name) => name !== 'ar
 
 /** Names accepted at a place in the plugin options: machine options inside `defaults`, the plugin's own elsewhere. */
 function optionNamesAt(path: readonly PropertyKey[]): readonly string[] {
-  return path[0] === 'defaults' ? DEFAULTS_OPTION_NAMES : PLUGIN_OPTION_NAMES;
+  return path[0] === 'defaults' ? (diskNetworkKeysAt(path.slice(1)) ?? DEFAULTS_OPTION_NAMES) : PLUGIN_OPTION_NAMES;
 }
 
 /** Validates the plugin options (strictly: a typo is an error) and resolves paths against `root`. */

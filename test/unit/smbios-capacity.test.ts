@@ -58,7 +58,7 @@ describe('SMBIOS capacity', () => {
     expect(rest).toEqual([]);
     expect(problem).toMatch(/^setCredential\.app\.blob: is 1\.5 MiB, 2\.0 MiB as base64 in its SMBIOS string: too large for SMBIOS/);
     expect(problem).toContain(`QEMU's SMBIOS tables hold 65535 bytes in all, which leaves ${userSmbiosBudget(GiB)} bytes for credentials and smbios11 strings`);
-    expect(problem).toMatch(/a credential value of at most 45\.\d KiB/);
+    expect(problem).toMatch(/a credential value of at most 44\.\d KiB/);
     expect(problem).toContain("vm.exec(['sh', '-c', 'cat > /srv/data'], { input: data })");
   });
 
