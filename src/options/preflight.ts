@@ -9,6 +9,7 @@ import { requireExecutable } from '../host/tools.js';
 import { checkArtifactsDir } from './check-artifacts-dir.js';
 import { checkImageFormat, credentialFileSizes, findPathProblems } from './check-paths.js';
 import { checkQemuBinary } from './check-qemu-binary.js';
+import { checkTpm, type TpmChoice } from './check-tpm.js';
 import { checkRamFitsHost } from './check-ram.js';
 import { MACHINE_DEFAULTS, type ResolvedMachineOptions } from './resolve-options.js';
 import { checkSmbiosCapacity, userSmbiosStrings } from './smbios-capacity.js';
@@ -18,6 +19,8 @@ export interface PreflightResult {
   qemuBinary: string;
   /** The disk image's format, read from the file when `imageFormat` is 'auto'. */
   imageFormat: 'raw' | 'qcow2' | undefined;
+  /** Whether the machine gets a software TPM, and the programs for it. */
+  tpm: TpmChoice;
 }
 
 /**
@@ -28,12 +31,13 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
   const pathProblems = await findPathProblems(options);
   const unreadable = new Set(pathProblems.map((problem) => problem.option));
 
-  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem] = await Promise.all([
+  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, tpm] = await Promise.all([
     options.image === undefined || unreadable.has('image') ? undefined : checkImageFormat(options.image, options.imageFormat),
     credentialFileSizes(options.loadCredential).then((sizes) => checkSmbiosCapacity(userSmbiosStrings(options, sizes), options.ramBytes)),
     options.artifactsDir === undefined ? undefined : checkArtifactsDir(options.artifactsDir, { signal }),
     checkQemu(options.qemuBinary),
     hostMemory().then((host) => checkRamFitsHost(options.ramBytes, host)),
+    checkTpm(options),
   ]);
 
   const problems: OptionProblem[] = [
@@ -44,11 +48,13 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     ...(artifactsProblem ? [artifactsProblem] : []),
     ...('problem' in qemu ? [qemu.problem] : []),
     ...(ramProblem ? [ramProblem] : []),
+    ...('problems' in tpm ? tpm.problems : []),
   ];
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return {
     qemuBinary: 'path' in qemu ? qemu.path : options.qemuBinary,
     imageFormat: image && 'format' in image ? image.format : undefined,
+    tpm: 'tpm' in tpm ? tpm.tpm : { binaries: undefined, reason: 'TPM: none' },
   };
 }
 

@@ -2,10 +2,11 @@
  * Validation of machine options and filling in of defaults. Pure: no file system access
  * (see check-paths.ts for the part that looks at files).
  */
+import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import { RATE_LIMIT_DROPIN_CREDENTIAL, RATE_LIMIT_TMPFILES_CREDENTIAL } from '../plan/journald-rate-limit.js';
-import type { ImageFormat, KvmSetting, MachineOptions, VsockSetting } from './machine-options.js';
+import type { ImageFormat, KvmSetting, MachineOptions, TpmSetting, VsockSetting } from './machine-options.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
 import { parseSize } from './size.js';
 import { checkSmbiosCapacity, userSmbiosStrings } from './smbios-capacity.js';
@@ -21,6 +22,9 @@ export interface ResolvedMachineOptions {
   ramBytes: number;
   kvm: KvmSetting;
   vsock: VsockSetting;
+  tpm: TpmSetting;
+  /** The directory that keeps the TPM state across machines (absolute), or undefined: transient. */
+  tpmStateDir: string | undefined;
   kernelArgs: string[];
   setCredential: Record<string, Uint8Array>;
   loadCredential: Record<string, string>;
@@ -44,6 +48,8 @@ export const MACHINE_DEFAULTS = {
   ram: '1G',
   kvm: 'auto',
   vsock: 'auto',
+  tpm: 'auto',
+  tpmState: 'auto',
   imageFormat: 'auto',
   ssh: true,
   notifyReady: true,
@@ -84,6 +90,8 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     ramBytes: parseSize(options.ram ?? MACHINE_DEFAULTS.ram) ?? 0,
     kvm: options.kvm ?? MACHINE_DEFAULTS.kvm,
     vsock: options.vsock ?? MACHINE_DEFAULTS.vsock,
+    tpm: options.tpm ?? MACHINE_DEFAULTS.tpm,
+    tpmStateDir: tpmStateDirectory(options.tpmState ?? MACHINE_DEFAULTS.tpmState),
     kernelArgs: options.kernelArgs ?? [],
     setCredential: Object.fromEntries(
       Object.entries(options.setCredential ?? {}).map(([name, value]) => [
@@ -132,6 +140,9 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
       message: 'kernel arguments need direct kernel boot (linux); for a disk image with a UKI use smbios11 with io.systemd.stub.kernel-cmdline-extra=…',
     });
   }
+  if (options.tpm === false && options.tpmState !== undefined) {
+    problems.push({ option: 'tpmState', message: 'is where the TPM keeps its state, but tpm is false: drop tpmState, or set tpm to true or \'auto\'' });
+  }
   const credentialNames = [...Object.keys(options.setCredential ?? {}), ...Object.keys(options.loadCredential ?? {})];
   for (const name of credentialNames) {
     const reason = ENGINE_CREDENTIALS[name];
@@ -146,6 +157,11 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
     }
   }
   return problems;
+}
+
+/** `'auto'` and `'off'` are both transient (see MachineOptions.tpmState); anything else is a directory. */
+function tpmStateDirectory(setting: string): string | undefined {
+  return setting === 'auto' || setting === 'off' ? undefined : resolve(setting);
 }
 
 /**

@@ -57,6 +57,11 @@ export const machineOptionsSchema = z.strictObject({
   ram: ram.optional(),
   kvm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
   vsock: z.enum(['auto', 'user-space'], { error: "expected 'auto' or 'user-space'" }).optional(),
+  tpm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
+  tpmState: z
+    .string({ error: "expected 'auto', 'off' or the path of a directory for the TPM state" })
+    .min(1, { error: "expected 'auto', 'off' or the path of a directory for the TPM state, got an empty string" })
+    .optional(),
   kernelArgs: argumentList('kernel arguments').optional(),
   setCredential: z
     .record(credentialName, z.union([z.string(), z.instanceof(Uint8Array)], { error: 'expected a string or a Uint8Array/Buffer value' }), {

@@ -20,6 +20,10 @@ export interface MachineLayout {
   overlay: string;
   /** Concatenation of several initrds. */
   mergedInitrd: string;
+  /** swtpm's control socket QEMU connects to. */
+  tpmSocket: string;
+  /** The TPM state when it is transient (no `tpmState` directory). */
+  transientTpmState: string;
   /** Directory of the files below. */
   artifactsDir: string;
   consoleLog: string;
@@ -31,6 +35,7 @@ export interface MachineLayout {
   journalExport: string;
   journalNative: string;
   vsockLog: string;
+  tpmLog: string;
   machineLog: string;
   summary: string;
 }
@@ -44,6 +49,7 @@ export const ARTIFACT_FILES = {
   journalExport: 'journal.export',
   journalNative: 'journal.journal',
   vsockLog: 'vhost-device-vsock.log',
+  tpmLog: 'swtpm.log',
   machineLog: 'vmspawn.log',
   summary: 'summary.json',
 } as const;
@@ -60,6 +66,8 @@ export function machineLayout(runtimeDir: string, artifactsDir = join(runtimeDir
     credentialsDir: join(runtimeDir, 'credentials'),
     overlay: join(runtimeDir, 'root-overlay.qcow2'),
     mergedInitrd: join(runtimeDir, 'initrd.img'),
+    tpmSocket: join(runtimeDir, 'swtpm.sock'),
+    transientTpmState: join(runtimeDir, 'tpm-state'),
     artifactsDir,
     ...artifacts,
   };

@@ -9,6 +9,7 @@ import { planCredentials, type GuestPorts, type GuestSshKeys, type PlannedCreden
 import type { HelperBinaries, PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
 import { kernelCommandLine, qemuArguments, type Accelerator, type BootFiles } from './qemu-command.js';
+import { planTpm, type TpmPlan } from './tpm-plan.js';
 import { planVsock, type VsockPlan, type VsockTransportKind } from './vsock-plan.js';
 
 export interface MachinePlanInput {
@@ -34,6 +35,10 @@ export interface PlannedSmbiosFile {
 export interface MachinePlan {
   qemu: { binary: string; args: string[] };
   vsock: VsockPlan;
+  /** The software TPM, when the machine gets one. */
+  tpm: TpmPlan | undefined;
+  /** Directories to create (0700, with missing parents) before the helpers start. */
+  directories: string[];
   /** Daemons to start, in this order, before QEMU; they are stopped after QEMU exits. */
   helpers: PlannedHelper[];
   smbiosFiles: PlannedSmbiosFile[];
@@ -65,6 +70,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
   };
   const commandLine = options.linux ? kernelCommandLine(options) : undefined;
   const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock);
+  const tpm = planTpm(input.binaries.tpm, options.tpmStateDir, layout);
 
   return {
     qemu: {
@@ -77,10 +83,13 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
         kernelCommandLine: commandLine ?? '',
         smbiosFiles: smbiosFiles.map((file) => file.path),
         vsock,
+        tpm,
       }),
     },
     vsock,
-    helpers: [...(vsock.daemon ? [vsock.daemon] : [])],
+    tpm,
+    directories: tpm ? [tpm.stateDir] : [],
+    helpers: [...(vsock.daemon ? [vsock.daemon] : []), ...(tpm ? [tpm.daemon] : [])],
     smbiosFiles,
     initrdParts,
     overlay,

@@ -8,6 +8,7 @@ import { formatSize } from '../options/size.js';
 import type { MachineLayout } from './machine-layout.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
+import type { TpmPlan } from './tpm-plan.js';
 import type { VsockPlan } from './vsock-plan.js';
 
 export type Accelerator = 'kvm' | 'tcg';
@@ -29,6 +30,7 @@ export interface QemuCommandInput {
   /** Paths of the 0600 files that each hold one SMBIOS type 11 string. */
   smbiosFiles: string[];
   vsock: VsockPlan;
+  tpm?: TpmPlan | undefined;
 }
 
 export function qemuArguments(input: QemuCommandInput): string[] {
@@ -37,6 +39,7 @@ export function qemuArguments(input: QemuCommandInput): string[] {
     ...machineSection(input),
     ...entropySection(),
     ...vsockSection(input),
+    ...tpmSection(input),
     ...consoleSection(input),
     ...controlSection(input),
     ...bootSection(input),
@@ -74,6 +77,10 @@ function entropySection(): string[] {
 
 function vsockSection({ vsock }: QemuCommandInput): string[] {
   return vsock.qemuArgs;
+}
+
+function tpmSection({ tpm }: QemuCommandInput): string[] {
+  return tpm?.qemuArgs ?? [];
 }
 
 /**
