@@ -34,7 +34,7 @@ export async function checkTpm(
     // A state directory asks for a TPM as clearly as tpm: true does; booting without one would fail later and less clearly.
     else if (options.tpmStateDir !== undefined) {
       problems.push({ option: 'tpmState', message: `is a directory for the TPM state, but there is no TPM to keep it: ${notFound}` });
-    } else return { tpm: { binaries: undefined, reason: `TPM: none (tpm: 'auto', and ${missing.join(' and ')} is not installed)` } };
+    } else return { tpm: { binaries: undefined, reason: `TPM: none (tpm: 'auto'; not installed: ${missing.join(', ')})` } };
   }
   if (options.tpmStateDir !== undefined) {
     const problem = await checkStateDir(options.tpmStateDir);

@@ -82,7 +82,7 @@ describe('tpm against the host', () => {
       tpm: { binaries: tpmBinaries, reason: "TPM: swtpm, transient state (tpm: 'auto', swtpm is installed)" },
     });
     expect(await checkTpm({ tpm: 'auto', tpmStateDir: undefined }, only('swtpm'))).toEqual({
-      tpm: { binaries: undefined, reason: "TPM: none (tpm: 'auto', and swtpm_setup (package swtpm-tools) is not installed)" },
+      tpm: { binaries: undefined, reason: "TPM: none (tpm: 'auto'; not installed: swtpm_setup (package swtpm-tools))" },
     });
   });
 
