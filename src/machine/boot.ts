@@ -23,6 +23,7 @@ import { ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
 import type { BootPlan } from '../plan/boot-plan.js';
 import type { PlannedHelper } from '../plan/helper-plan.js';
 import { planMachine } from '../plan/plan-machine.js';
+import { runHelperSetup } from '../process/helper-setup.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { readForwardedPorts } from '../process/port-forwards.js';
 import { QmpClient } from '../process/qmp-client.js';
@@ -53,11 +54,11 @@ let reaped: Promise<unknown> | undefined;
 export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
   // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
-  const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware } = await preflight(options, signal);
+  const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware, tpm } = await preflight(options, signal);
   const needsOverlays = options.image !== undefined || options.extraDrives.some((drive) => drive.ephemeral && !drive.readOnly);
   const qemuImg = needsOverlays ? await requireExecutable('qemu-img') : undefined;
   const vsock = chooseVsock(options.vsock);
-  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock') };
+  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock'), tpm: tpm.binaries };
   signal?.throwIfAborted();
   const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
   signal?.throwIfAborted();
@@ -76,6 +77,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   log.attach(layout.machineLog);
   log.announce(accelerator.reason);
   log.announce(vsock.reason);
+  log.announce(tpm.reason);
 
   const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
   const ports = pickPorts();
@@ -105,6 +107,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     // 3. Processes: the helper daemons first, QEMU connects to them.
     const pidFile = join(layout.runtimeDir, PIDS_FILE);
     for (const helper of plan.helpers) {
+      await runHelperSetup(helper, pidFile);
       const daemon = await spawnManaged(helper.name, helper.binary, helper.args, { logFile: helper.logFile, pidFile });
       runtime.adoptHelper(helper.name, daemon);
       await waitForHelper(helper, () => !daemon.hasExited);

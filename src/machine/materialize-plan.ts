@@ -1,6 +1,7 @@
 /**
  * Carries out the file part of a plan: credential files (0600), the merged initrd, the firmware's
- * variable store, the disk overlay, and the QEMU command line written to the artifacts.
+ * variable store, the disk overlays, the directories helpers need, and the QEMU command line written
+ * to the artifacts.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { quoteArgument } from '../ssh/shell-quote.js';
 
 export async function materializePlan(plan: MachinePlan, layout: MachineLayout, qemuImg: string | undefined): Promise<void> {
   await mkdir(layout.credentialsDir, { mode: 0o700 });
+  for (const directory of plan.directories) await mkdir(directory, { recursive: true, mode: 0o700 });
   await Promise.all(plan.smbiosFiles.map(writeSmbiosFile));
   if (plan.initrdParts.length > 0) await concatenateInitrds(plan.initrdParts, layout.mergedInitrd);
   // Each machine gets its own variable store, so the firmware never writes the template.

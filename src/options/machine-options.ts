@@ -61,6 +61,11 @@ export type PortForward =
        */
       host?: number;
     };
+/** Whether to attach a software TPM (swtpm). */
+export type TpmSetting = boolean | 'auto';
+
+/** Where the software TPM keeps its state: `'auto'`, `'off'` (both transient here) or a directory. */
+export type TpmStateSetting = 'auto' | 'off' | (string & {});
 
 export interface MachineOptions {
   /**
@@ -149,6 +154,26 @@ export interface MachineOptions {
    * @default 'auto'
    */
   vsock?: VsockSetting;
+  /**
+   * Attach a software TPM 2.0 (vmspawn `--tpm`): one `swtpm` per machine, seen by the guest as
+   * `/dev/tpm0` and `/dev/tpmrm0` (a `tpm-tis` device). `'auto'` attaches it when `swtpm` and
+   * `swtpm_setup` are installed (Debian: `swtpm`, `swtpm-tools`) and says so in the machine log;
+   * `true` requires them and fails before anything starts when they are missing.
+   * @default 'auto' (as systemd-vmspawn)
+   */
+  tpm?: TpmSetting;
+  /**
+   * Where the TPM keeps its state (vmspawn `--tpm-state`). A directory path (relative to the current
+   * directory) keeps it across machines, so a second boot sees what the first stored (keys sealed
+   * with `systemd-creds --with-key=tpm2`, persistent handles, NV indexes); it is created if missing
+   * and initialised by `swtpm_setup` if empty. `'off'` keeps the state in the machine's private
+   * runtime directory, deleted with the machine. `'auto'` is `'off'` here: vmspawn's `'auto'` writes
+   * `IMAGE.tpmstate` next to the image, except for ephemeral machines, and a machine here always is
+   * one (its disk is a throwaway overlay), so nothing is written next to your image.
+   * Only with a TPM: an error with `tpm: false`.
+   * @default 'auto' (transient)
+   */
+  tpmState?: TpmStateSetting;
   /**
    * Extra kernel command line arguments, appended after the ones the engine needs (`console=ttyS0 panic=-1`),
    * on every boot path: with `-append` for a kernel booted directly, and through the SMBIOS strings

@@ -14,6 +14,7 @@ import { checkNetwork } from './check-network.js';
 import { checkImageFormat, credentialFileSizes, findPathProblems } from './check-paths.js';
 import type { KernelKind } from './pe-sections.js';
 import { checkQemuBinary } from './check-qemu-binary.js';
+import { checkTpm, type TpmChoice } from './check-tpm.js';
 import { checkRamFitsHost } from './check-ram.js';
 import { MACHINE_DEFAULTS, type ResolvedMachineOptions } from './resolve-options.js';
 import { checkSmbiosCapacity, kernelArgsStringCount, userSmbiosStrings } from './smbios-capacity.js';
@@ -29,6 +30,8 @@ export interface PreflightResult {
   firmware: FirmwareDescriptor | undefined;
   /** Each extra drive's format, read from the file when its `format` is 'auto'. */
   extraDriveFormats: Array<'raw' | 'qcow2'>;
+  /** Whether the machine gets a software TPM, and the programs for it. */
+  tpm: TpmChoice;
 }
 
 /**
@@ -40,7 +43,7 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
   const unreadable = new Set(pathProblems.map((problem) => problem.option));
 
   const kind = options.linux === undefined || unreadable.has('linux') ? undefined : await readKernelKind(options.linux);
-  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, firmware] = await Promise.all([
+  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, firmware, tpm] = await Promise.all([
     options.image === undefined || unreadable.has('image') ? undefined : checkImageFormat(options.image, options.imageFormat),
     credentialFileSizes(options.loadCredential).then((sizes) =>
       checkSmbiosCapacity(userSmbiosStrings(options, sizes, kernelArgsStringCount(options, kind)), options.ramBytes),
@@ -49,6 +52,7 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     checkQemu(options.qemuBinary),
     hostMemory().then((host) => checkRamFitsHost(options.ramBytes, host)),
     unreadable.has('linux') ? { firmware: undefined } : checkFirmware(options, kind),
+    checkTpm(options),
   ]);
 
   const imageFormat = image && 'format' in image ? image.format : undefined;
@@ -65,6 +69,7 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     ...('problem' in qemu ? [qemu.problem] : []),
     ...(ramProblem ? [ramProblem] : []),
     ...('problem' in firmware ? [firmware.problem] : []),
+    ...('problems' in tpm ? tpm.problems : []),
   ];
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return {
@@ -73,6 +78,7 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     extraDriveFormats: disks.extraDriveFormats.map((format) => format ?? 'raw'),
     kernelKind: kind,
     firmware: 'firmware' in firmware ? firmware.firmware : undefined,
+    tpm: 'tpm' in tpm ? tpm.tpm : { binaries: undefined, reason: 'TPM: none' },
   };
 }
 

@@ -2,10 +2,11 @@
  * Validation of machine options and filling in of defaults. Pure: no file system access
  * (see check-paths.ts for the part that looks at files).
  */
+import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import { RATE_LIMIT_DROPIN_CREDENTIAL, RATE_LIMIT_TMPFILES_CREDENTIAL } from '../plan/journald-rate-limit.js';
-import type { ImageFormat, KvmSetting, MachineOptions, SecureBootSetting, VsockSetting } from './machine-options.js';
+import type { ImageFormat, KvmSetting, MachineOptions, SecureBootSetting, TpmSetting, VsockSetting } from './machine-options.js';
 import { diskNetworkKeysAt } from './disk-network-schema.js';
 import { crossCheckDisksAndNetwork, resolveDisksAndNetwork, type ResolvedDisksAndNetwork } from './resolve-disks-network.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema } from './schema.js';
@@ -23,6 +24,9 @@ export interface ResolvedMachineOptions extends ResolvedDisksAndNetwork {
   ramBytes: number;
   kvm: KvmSetting;
   vsock: VsockSetting;
+  tpm: TpmSetting;
+  /** The directory that keeps the TPM state across machines (absolute), or undefined: transient. */
+  tpmStateDir: string | undefined;
   kernelArgs: string[];
   firmware: string | undefined;
   secureBoot: SecureBootSetting;
@@ -49,6 +53,8 @@ export const MACHINE_DEFAULTS = {
   kvm: 'auto',
   vsock: 'auto',
   secureBoot: 'auto',
+  tpm: 'auto',
+  tpmState: 'auto',
   imageFormat: 'auto',
   ssh: true,
   notifyReady: true,
@@ -91,6 +97,8 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     ramBytes: parseSize(options.ram ?? MACHINE_DEFAULTS.ram) ?? 0,
     kvm: options.kvm ?? MACHINE_DEFAULTS.kvm,
     vsock: options.vsock ?? MACHINE_DEFAULTS.vsock,
+    tpm: options.tpm ?? MACHINE_DEFAULTS.tpm,
+    tpmStateDir: tpmStateDirectory(options.tpmState ?? MACHINE_DEFAULTS.tpmState),
     kernelArgs: options.kernelArgs ?? [],
     firmware: options.firmware,
     secureBoot: options.secureBoot ?? MACHINE_DEFAULTS.secureBoot,
@@ -136,6 +144,9 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   if (options.image === undefined && options.imageFormat !== undefined) {
     problems.push({ option: 'imageFormat', message: 'is the format of image, but no image is given: give image too, or drop imageFormat' });
   }
+  if (options.tpm === false && options.tpmState !== undefined) {
+    problems.push({ option: 'tpmState', message: 'is where the TPM keeps its state, but tpm is false: drop tpmState, or set tpm to true or \'auto\'' });
+  }
   const credentialNames = [...Object.keys(options.setCredential ?? {}), ...Object.keys(options.loadCredential ?? {})];
   for (const name of credentialNames) {
     const reason = ENGINE_CREDENTIALS[name];
@@ -151,6 +162,11 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   }
   problems.push(...crossCheckDisksAndNetwork(options));
   return problems;
+}
+
+/** `'auto'` and `'off'` are both transient (see MachineOptions.tpmState); anything else is a directory. */
+function tpmStateDirectory(setting: string): string | undefined {
+  return setting === 'auto' || setting === 'off' ? undefined : resolve(setting);
 }
 
 /**

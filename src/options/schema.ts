@@ -60,6 +60,11 @@ export const machineOptionsSchema = z.strictObject({
   ram: ram.optional(),
   kvm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
   vsock: z.enum(['auto', 'user-space'], { error: "expected 'auto' or 'user-space'" }).optional(),
+  tpm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
+  tpmState: z
+    .string({ error: "expected 'auto', 'off' or the path of a directory for the TPM state" })
+    .min(1, { error: "expected 'auto', 'off' or the path of a directory for the TPM state, got an empty string" })
+    .optional(),
   kernelArgs: argumentList('kernel arguments').optional(),
   firmware: path('a QEMU firmware descriptor (a JSON file as in /usr/share/qemu/firmware)').optional(),
   secureBoot: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),

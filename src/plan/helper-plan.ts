@@ -12,9 +12,16 @@ export interface PlannedHelper {
   logFile: string;
   /** The helper is ready once this path exists. */
   readyPath: string;
+  /**
+   * A command that must succeed before the helper starts, e.g. `swtpm_setup` initialising the TPM
+   * state; it runs after the plan's directories exist and its output goes to `logFile` too.
+   */
+  setup?: { binary: string; args: string[] };
 }
 
 /** The host programs a plan may need, resolved to paths before planning. */
 export interface HelperBinaries {
   vhostDeviceVsock: string;
+  /** swtpm and swtpm_setup, when the machine gets a TPM. */
+  tpm?: { swtpm: string; swtpmSetup: string };
 }

@@ -22,6 +22,10 @@ export interface MachineLayout {
   mergedInitrd: string;
   /** The machine's own copy of the UEFI firmware's variable store. */
   nvram: string;
+  /** swtpm's control socket QEMU connects to. */
+  tpmSocket: string;
+  /** The TPM state when it is transient (no `tpmState` directory). */
+  transientTpmState: string;
   /** Directory of the files below. */
   artifactsDir: string;
   consoleLog: string;
@@ -33,6 +37,7 @@ export interface MachineLayout {
   journalExport: string;
   journalNative: string;
   vsockLog: string;
+  tpmLog: string;
   machineLog: string;
   summary: string;
 }
@@ -46,6 +51,7 @@ export const ARTIFACT_FILES = {
   journalExport: 'journal.export',
   journalNative: 'journal.journal',
   vsockLog: 'vhost-device-vsock.log',
+  tpmLog: 'swtpm.log',
   machineLog: 'vmspawn.log',
   summary: 'summary.json',
 } as const;
@@ -63,6 +69,8 @@ export function machineLayout(runtimeDir: string, artifactsDir = join(runtimeDir
     overlay: join(runtimeDir, 'root-overlay.qcow2'),
     mergedInitrd: join(runtimeDir, 'initrd.img'),
     nvram: join(runtimeDir, 'efi-vars.fd'),
+    tpmSocket: join(runtimeDir, 'swtpm.sock'),
+    transientTpmState: join(runtimeDir, 'tpm-state'),
     artifactsDir,
     ...artifacts,
   };

@@ -14,6 +14,7 @@ import type { KernelKind } from '../options/pe-sections.js';
 import { planBoot, type BootPlan } from './boot-plan.js';
 import { planNetwork } from './network-plan.js';
 import { qemuArguments, type Accelerator } from './qemu-command.js';
+import { planTpm, type TpmPlan } from './tpm-plan.js';
 import { planVsock, type VsockPlan, type VsockTransportKind } from './vsock-plan.js';
 
 export interface MachinePlanInput {
@@ -45,6 +46,10 @@ export interface PlannedSmbiosFile {
 export interface MachinePlan {
   qemu: { binary: string; args: string[] };
   vsock: VsockPlan;
+  /** The software TPM, when the machine gets one. */
+  tpm: TpmPlan | undefined;
+  /** Directories to create (0700, with missing parents) before the helpers start. */
+  directories: string[];
   /** Daemons to start, in this order, before QEMU; they are stopped after QEMU exits. */
   helpers: PlannedHelper[];
   smbiosFiles: PlannedSmbiosFile[];
@@ -87,6 +92,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
   const overlay = planRootOverlay(options, input.imageFormat, layout);
   const extraDrives = planExtraDrives(options, input.extraDriveFormats ?? [], layout);
   const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock);
+  const tpm = planTpm(input.binaries.tpm, options.tpmStateDir, layout);
 
   return {
     qemu: {
@@ -101,10 +107,13 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
         vsock,
         extraDrives,
         network,
+        tpm,
       }),
     },
     vsock,
-    helpers: [...(vsock.daemon ? [vsock.daemon] : [])],
+    tpm,
+    directories: tpm ? [tpm.stateDir] : [],
+    helpers: [...(vsock.daemon ? [vsock.daemon] : []), ...(tpm ? [tpm.daemon] : [])],
     smbiosFiles,
     initrdParts,
     overlay,

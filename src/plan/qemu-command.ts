@@ -11,6 +11,7 @@ import type { MachineLayout } from './machine-layout.js';
 import type { NetworkPlan } from './network-plan.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
+import type { TpmPlan } from './tpm-plan.js';
 import type { VsockPlan } from './vsock-plan.js';
 
 export type Accelerator = 'kvm' | 'tcg';
@@ -28,6 +29,7 @@ export interface QemuCommandInput {
   vsock: VsockPlan;
   extraDrives: ExtraDrivesPlan;
   network: NetworkPlan;
+  tpm?: TpmPlan | undefined;
 }
 
 export function qemuArguments(input: QemuCommandInput): string[] {
@@ -36,6 +38,7 @@ export function qemuArguments(input: QemuCommandInput): string[] {
     ...machineSection(input),
     ...entropySection(),
     ...vsockSection(input),
+    ...tpmSection(input),
     ...consoleSection(input),
     ...controlSection(input),
     ...bootSection(input),
@@ -76,6 +79,10 @@ function entropySection(): string[] {
 
 function vsockSection({ vsock }: QemuCommandInput): string[] {
   return vsock.qemuArgs;
+}
+
+function tpmSection({ tpm }: QemuCommandInput): string[] {
+  return tpm?.qemuArgs ?? [];
 }
 
 /**
