@@ -33,6 +33,8 @@ export interface ImageCacheOptions {
 }
 
 const LOCK_STALE_CHECK_MS = 1_000;
+/** fixtures/lib: shell functions the recipes source. */
+const SHARED_RECIPE_LIBRARY = 'lib';
 
 export function recipeDir(recipe: string): string {
   return fileURLToPath(new URL(`../../fixtures/${recipe}/`, import.meta.url));
@@ -54,12 +56,13 @@ export async function cachedImageDirectory(recipe: ImageRecipe, options: ImageCa
   return directory;
 }
 
-/** Hash of every file of the recipe: a change to any of them means a new image. */
+/** Hash of every file of the recipe and of the shell library the recipes share: a change to any of them means a new image. */
 export async function recipeKeyOf(recipe: string): Promise<string> {
-  const dir = recipeDir(recipe);
   const hash = createHash('sha256');
-  for (const file of (await readdir(dir)).sort()) {
-    hash.update(file).update('\0').update(await readFile(join(dir, file))).update('\0');
+  for (const dir of [recipeDir(recipe), recipeDir(SHARED_RECIPE_LIBRARY)]) {
+    for (const file of (await readdir(dir)).sort()) {
+      hash.update(file).update('\0').update(await readFile(join(dir, file))).update('\0');
+    }
   }
   return hash.digest('hex').slice(0, 16);
 }

@@ -56,6 +56,9 @@ describe('a UEFI disk image', () => {
     expect(args.filter((arg) => arg.startsWith('root='))).toEqual([]);
     expect((await vm.exec(['findmnt', '-n', '-o', 'SOURCE', '/'])).stdout).toBe('/dev/vda2');
     expect((await vm.exec(['systemd-creds', '--system', 'cat', 'mytest.greeting'])).stdout).toBe('hello from the host');
+    // swtpm is installed here, so tpm: 'auto' gave the machine a TPM, which UEFI firmware measures into.
+    expect(processes.swtpm).toBeGreaterThan(0);
+    expect((await vm.exec(['ls', '/dev/tpmrm0'])).stdout).toBe('/dev/tpmrm0');
     await vm.exec(['logger', '-t', 'uefi-test', 'journal from a UEFI boot']);
     expect((await vm.waitForJournal({ identifier: 'uefi-test' })).message).toBe('journal from a UEFI boot');
     // The firmware ran from the machine's own copy of its variable store; the template is untouched.
