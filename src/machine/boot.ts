@@ -7,7 +7,7 @@
  * the console, firmware or notify messages when there is one), with the console tail.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,10 +15,12 @@ import { BootError, VmspawnError } from '../errors.js';
 import { chooseAccelerator } from '../host/accelerator.js';
 import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
+import { virtiofsBinaries } from '../host/virtiofsd.js';
 import { chooseVsock } from '../host/vsock-choice.js';
+import { describeDirectoryKernel } from '../options/check-directory.js';
 import { preflight } from '../options/preflight.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
-import { ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
+import { ARTIFACT_FILE_PATTERNS, ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
 import type { PlannedHelper } from '../plan/helper-plan.js';
 import { planMachine } from '../plan/plan-machine.js';
 import { spawnManaged } from '../process/managed-process.js';
@@ -50,10 +52,10 @@ let reaped: Promise<unknown> | undefined;
 export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
   // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
-  const { qemuBinary, imageFormat } = await preflight(options, signal);
+  const { qemuBinary, imageFormat, directoryKernel } = await preflight(options, signal);
   const qemuImg = options.image ? await requireExecutable('qemu-img') : undefined;
   const vsock = chooseVsock(options.vsock);
-  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock') };
+  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock'), ...(await virtiofsBinaries(options)) };
   signal?.throwIfAborted();
   const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
   signal?.throwIfAborted();
@@ -75,7 +77,8 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
 
   const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
   const ports = pickPorts();
-  const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, vsock: vsock.kind, binaries });
+  const plan = planMachine({ options, accelerator: accelerator.accelerator, layout, ports, ssh: keys, imageFormat, vsock: vsock.kind, binaries, directoryKernel });
+  for (const line of [...describeDirectoryKernel(directoryKernel), ...plan.virtiofs.description]) log.info(line);
   const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
   const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, ownsArtifactsDir });
   // Emergency mode is fatal when SSH is wanted: sshd never starts in it.
@@ -258,6 +261,8 @@ function pickPorts(): { notify: number; journal: number } {
 /** Artifacts of an earlier run in the same directory would mix with this one's. */
 async function clearArtifacts(dir: string): Promise<void> {
   await Promise.all(Object.values(ARTIFACT_FILES).map((file) => rm(join(dir, file), { force: true })));
+  const perInstance = (await readdir(dir)).filter((file) => ARTIFACT_FILE_PATTERNS.some((pattern) => pattern.test(file)));
+  await Promise.all(perInstance.map((file) => rm(join(dir, file), { force: true })));
 }
 
 function fmt(ms: number | undefined): string {

@@ -16,6 +16,7 @@ import { quoteArgument } from '../ssh/shell-quote.js';
 export async function materializePlan(plan: MachinePlan, layout: MachineLayout, qemuImg: string | undefined): Promise<void> {
   await mkdir(layout.credentialsDir, { mode: 0o700 });
   await Promise.all(plan.smbiosFiles.map(writeSmbiosFile));
+  for (const dir of plan.virtiofs.directories) await mkdir(dir, { mode: 0o700 });
   if (plan.initrdParts.length > 0) await concatenateInitrds(plan.initrdParts, layout.mergedInitrd);
   if (plan.overlay) {
     if (!qemuImg) throw new VmspawnError('qemu-img is needed to create the disk overlay');

@@ -7,6 +7,7 @@ import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import { hostMemory } from '../host/host-memory.js';
 import { requireExecutable } from '../host/tools.js';
 import { checkArtifactsDir } from './check-artifacts-dir.js';
+import { checkDirectoryAndBinds, type DirectoryKernel } from './check-directory.js';
 import { checkImageFormat, credentialFileSizes, findPathProblems } from './check-paths.js';
 import { checkQemuBinary } from './check-qemu-binary.js';
 import { checkRamFitsHost } from './check-ram.js';
@@ -18,6 +19,8 @@ export interface PreflightResult {
   qemuBinary: string;
   /** The disk image's format, read from the file when `imageFormat` is 'auto'. */
   imageFormat: 'raw' | 'qcow2' | undefined;
+  /** The kernel of `directory` from its boot entries, when `linux` is not given. */
+  directoryKernel: DirectoryKernel | undefined;
 }
 
 /**
@@ -28,12 +31,13 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
   const pathProblems = await findPathProblems(options);
   const unreadable = new Set(pathProblems.map((problem) => problem.option));
 
-  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem] = await Promise.all([
+  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, directory] = await Promise.all([
     options.image === undefined || unreadable.has('image') ? undefined : checkImageFormat(options.image, options.imageFormat),
     credentialFileSizes(options.loadCredential).then((sizes) => checkSmbiosCapacity(userSmbiosStrings(options, sizes), options.ramBytes)),
     options.artifactsDir === undefined ? undefined : checkArtifactsDir(options.artifactsDir, { signal }),
     checkQemu(options.qemuBinary),
     hostMemory().then((host) => checkRamFitsHost(options.ramBytes, host)),
+    checkDirectoryAndBinds(options),
   ]);
 
   const problems: OptionProblem[] = [
@@ -44,11 +48,13 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     ...(artifactsProblem ? [artifactsProblem] : []),
     ...('problem' in qemu ? [qemu.problem] : []),
     ...(ramProblem ? [ramProblem] : []),
+    ...directory.problems,
   ];
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return {
     qemuBinary: 'path' in qemu ? qemu.path : options.qemuBinary,
     imageFormat: image && 'format' in image ? image.format : undefined,
+    directoryKernel: directory.kernel,
   };
 }
 

@@ -1,3 +1,5 @@
+import type { VirtiofsdBinary } from './virtiofs-plan.js';
+
 /**
  * A helper daemon QEMU needs before it starts (vhost-device-vsock, swtpm, virtiofsd, …): what to run,
  * where it logs, and the socket whose appearance says it is ready for QEMU to connect. The runtime
@@ -17,4 +19,8 @@ export interface PlannedHelper {
 /** The host programs a plan may need, resolved to paths before planning. */
 export interface HelperBinaries {
   vhostDeviceVsock: string;
+  /** For `directory`, `bind` and `bindReadOnly`. */
+  virtiofsd?: VirtiofsdBinary;
+  /** For overlay and read-only virtiofs shares (a private mount namespace). */
+  unshare?: string;
 }

@@ -15,3 +15,16 @@ export type PciDevice = keyof typeof PCI_SLOTS;
 export function pciAddress(device: PciDevice): string {
   return `bus=pci.0,addr=0x${PCI_SLOTS[device].toString(16)}`;
 }
+
+/**
+ * Shared directories (virtiofs) take slots 0x10–0x1f in order: the root first, then the binds. Fixed,
+ * like the slots above, and clear of them.
+ */
+export const VIRTIOFS_FIRST_SLOT = 0x10;
+export const VIRTIOFS_SLOTS = 16;
+
+/** The `bus=…,addr=…` suffix of the `index`-th virtiofs device. */
+export function virtiofsPciAddress(index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index >= VIRTIOFS_SLOTS) throw new RangeError(`no PCI slot for virtiofs device ${index}`);
+  return `bus=pci.0,addr=0x${(VIRTIOFS_FIRST_SLOT + index).toString(16)}`;
+}

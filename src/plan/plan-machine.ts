@@ -9,6 +9,7 @@ import { planCredentials, type GuestPorts, type GuestSshKeys, type PlannedCreden
 import type { HelperBinaries, PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
 import { kernelCommandLine, qemuArguments, type Accelerator, type BootFiles } from './qemu-command.js';
+import { planVirtiofs, withFstabLines, type VirtiofsPlan } from './virtiofs-plan.js';
 import { planVsock, type VsockPlan, type VsockTransportKind } from './vsock-plan.js';
 
 export interface MachinePlanInput {
@@ -23,6 +24,8 @@ export interface MachinePlanInput {
   vsock: VsockTransportKind;
   /** Paths of the helper daemons the options need. */
   binaries: HelperBinaries;
+  /** The kernel (and initrds) of `options.directory` from its boot entries, when `options.linux` is not given. */
+  directoryKernel?: { linux: string; initrds: string[] } | undefined;
 }
 
 /** One SMBIOS type 11 string, written to its own 0600 file. */
@@ -34,6 +37,8 @@ export interface PlannedSmbiosFile {
 export interface MachinePlan {
   qemu: { binary: string; args: string[] };
   vsock: VsockPlan;
+  /** Directories shared over virtiofs (`directory`, `bind`, `bindReadOnly`). */
+  virtiofs: VirtiofsPlan;
   /** Daemons to start, in this order, before QEMU; they are stopped after QEMU exits. */
   helpers: PlannedHelper[];
   smbiosFiles: PlannedSmbiosFile[];
@@ -48,22 +53,33 @@ export interface MachinePlan {
 
 export function planMachine(input: MachinePlanInput): MachinePlan {
   const { options, layout } = input;
-  const credentials = planCredentials(options, input.ports, options.ssh ? input.ssh : undefined);
+  const virtiofs = planVirtiofs({
+    directory: options.directory,
+    ephemeral: options.ephemeral,
+    binds: options.binds,
+    layout,
+    virtiofsd: input.binaries.virtiofsd,
+    unshare: input.binaries.unshare,
+  });
+  const credentials = withFstabLines(planCredentials(options, input.ports, options.ssh ? input.ssh : undefined), virtiofs.fstabLines);
   const smbiosFiles: PlannedSmbiosFile[] = [
     ...credentials.map((credential) => ({ credential })),
     ...options.smbios11.map((raw) => ({ raw })),
   ].map((content, index) => ({ path: join(layout.credentialsDir, `${String(index).padStart(2, '0')}.smbios`), content }));
 
-  const initrdParts = options.initrds.length > 1 ? options.initrds : [];
+  // A directory's boot entry supplies kernel and initrds unless linux is given.
+  const kernel = options.linux ?? input.directoryKernel?.linux;
+  const initrds = options.linux === undefined ? (input.directoryKernel?.initrds ?? []) : options.initrds;
+  const initrdParts = initrds.length > 1 ? initrds : [];
   const overlay = options.image
     ? { base: options.image, baseFormat: input.imageFormat ?? 'raw', path: layout.overlay }
     : undefined;
   const boot: BootFiles = {
-    kernel: options.linux,
-    initrd: initrdParts.length > 0 ? layout.mergedInitrd : options.initrds[0],
+    kernel,
+    initrd: initrdParts.length > 0 ? layout.mergedInitrd : initrds[0],
     rootDisk: overlay ? { path: overlay.path, format: 'qcow2' } : undefined,
   };
-  const commandLine = options.linux ? kernelCommandLine(options) : undefined;
+  const commandLine = kernel ? [kernelCommandLine(options), ...virtiofs.kernelArgs].join(' ') : undefined;
   const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock);
 
   return {
@@ -77,10 +93,12 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
         kernelCommandLine: commandLine ?? '',
         smbiosFiles: smbiosFiles.map((file) => file.path),
         vsock,
+        virtiofs,
       }),
     },
     vsock,
-    helpers: [...(vsock.daemon ? [vsock.daemon] : [])],
+    virtiofs,
+    helpers: [...(vsock.daemon ? [vsock.daemon] : []), ...virtiofs.helpers],
     smbiosFiles,
     initrdParts,
     overlay,

@@ -8,6 +8,7 @@ import { formatSize } from '../options/size.js';
 import type { MachineLayout } from './machine-layout.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
+import type { VirtiofsPlan } from './virtiofs-plan.js';
 import type { VsockPlan } from './vsock-plan.js';
 
 export type Accelerator = 'kvm' | 'tcg';
@@ -29,6 +30,8 @@ export interface QemuCommandInput {
   /** Paths of the 0600 files that each hold one SMBIOS type 11 string. */
   smbiosFiles: string[];
   vsock: VsockPlan;
+  /** Shared directories: their vhost-user-fs devices. */
+  virtiofs?: Pick<VirtiofsPlan, 'qemuArgs'>;
 }
 
 export function qemuArguments(input: QemuCommandInput): string[] {
@@ -41,6 +44,7 @@ export function qemuArguments(input: QemuCommandInput): string[] {
     ...controlSection(input),
     ...bootSection(input),
     ...diskSection(input),
+    ...virtiofsSection(input),
     ...credentialSection(input),
     ...input.options.qemuArgs,
   ];
@@ -104,6 +108,10 @@ function diskSection({ boot }: QemuCommandInput): string[] {
     '-drive', `if=none,id=root,file=${escapeOptionValue(path)},format=${format},discard=unmap,cache=unsafe`,
     '-device', `virtio-blk-pci,drive=root,bootindex=1,${pciAddress('rootDisk')}`,
   ];
+}
+
+function virtiofsSection({ virtiofs }: QemuCommandInput): string[] {
+  return virtiofs?.qemuArgs ?? [];
 }
 
 /** Credentials are passed by file so that their values never appear in `ps` output. */
