@@ -15,6 +15,7 @@
  * Pure: the daemons' argument vectors, QEMU's devices and the directories to create.
  */
 import { join } from 'node:path';
+import { VmspawnError } from '../errors.js';
 import type { BindMount } from '../options/bind-spec.js';
 import type { PlannedCredential } from './credentials.js';
 import type { PlannedHelper } from './helper-plan.js';
@@ -143,8 +144,11 @@ function helperFor(share: PlannedShare, virtiofsd: VirtiofsdBinary, unshare: str
   const common = { name: `virtiofsd-${share.tag}`, logFile: virtiofsdLogFile(layout, share.tag), readyPath: share.socket };
   if (!share.stateDir) return { ...common, binary: daemon[0]!, args: daemon.slice(1) };
   if (!unshare) throw new Error('planVirtiofs: overlay and read-only shares need unshare');
-  if (/[,:\\\s]/.test(share.stateDir)) {
-    throw new Error(`planVirtiofs: the runtime directory ${share.stateDir} has a comma, colon, backslash or white space, which an overlay's options cannot hold`);
+  if (share.mode === 'overlay' && /[,:\\\s]/.test(share.stateDir)) {
+    throw new VmspawnError(
+      `The runtime directory ${share.stateDir} has a comma, colon, backslash or white space, which an overlay's options cannot hold; ` +
+        'set XDG_RUNTIME_DIR (or TMPDIR) to a plainer path.',
+    );
   }
   return {
     ...common,
