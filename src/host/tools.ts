@@ -12,6 +12,7 @@ const INSTALL_HINTS: Record<string, string> = {
   'vhost-device-vsock':
     'It provides user-space vsock. Debian trixie and later: apt-get install vhost-device-vsock; elsewhere: cargo install vhost-device-vsock. ' +
     'In this repository, scripts/setup-host.sh installs it on Debian 12.',
+  unshare: 'It is part of util-linux: apt-get install util-linux (Debian, Ubuntu) or dnf install util-linux-core (Fedora).',
 };
 
 /** The absolute path of `name` (searched on PATH and in `extraDirs`), or undefined. A path is checked as given. */

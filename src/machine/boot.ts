@@ -7,7 +7,7 @@
  * the console, firmware or notify messages when there is one), with the console tail.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,12 +15,14 @@ import { BootError, VmspawnError } from '../errors.js';
 import { chooseAccelerator } from '../host/accelerator.js';
 import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
+import { virtiofsBinaries } from '../host/virtiofsd.js';
 import { chooseVsock } from '../host/vsock-choice.js';
 import { failedUnits } from '../journal/failed-units.js';
+import { describeDirectoryKernel } from '../options/check-directory.js';
 import { preflight } from '../options/preflight.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
-import { ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
 import type { BootPlan } from '../plan/boot-plan.js';
+import { ARTIFACT_FILE_PATTERNS, ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
 import type { PlannedHelper } from '../plan/helper-plan.js';
 import { planMachine } from '../plan/plan-machine.js';
 import { runHelperSetup } from '../process/helper-setup.js';
@@ -54,11 +56,11 @@ let reaped: Promise<unknown> | undefined;
 export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
   // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
-  const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware, tpm } = await preflight(options, signal);
+  const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware, tpm, directoryKernel } = await preflight(options, signal);
   const needsOverlays = options.image !== undefined || options.extraDrives.some((drive) => drive.ephemeral && !drive.readOnly);
   const qemuImg = needsOverlays ? await requireExecutable('qemu-img') : undefined;
   const vsock = chooseVsock(options.vsock);
-  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock'), tpm: tpm.binaries };
+  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock'), tpm: tpm.binaries, ...(await virtiofsBinaries(options)) };
   signal?.throwIfAborted();
   const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
   signal?.throwIfAborted();
@@ -93,7 +95,9 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     firmware,
     vsock: vsock.kind,
     binaries,
+    directoryKernel,
   });
+  for (const line of [...describeDirectoryKernel(directoryKernel), ...plan.virtiofs.description]) log.info(line);
   const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
   const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, boot: plan.boot, ownsArtifactsDir });
   log.info(describeBoot(plan.boot));
@@ -289,6 +293,8 @@ function pickPorts(): { notify: number; journal: number } {
 /** Artifacts of an earlier run in the same directory would mix with this one's. */
 async function clearArtifacts(dir: string): Promise<void> {
   await Promise.all(Object.values(ARTIFACT_FILES).map((file) => rm(join(dir, file), { force: true })));
+  const perInstance = (await readdir(dir)).filter((file) => ARTIFACT_FILE_PATTERNS.some((pattern) => pattern.test(file)));
+  await Promise.all(perInstance.map((file) => rm(join(dir, file), { force: true })));
 }
 
 function fmt(ms: number | undefined): string {

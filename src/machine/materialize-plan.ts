@@ -19,6 +19,7 @@ export async function materializePlan(plan: MachinePlan, layout: MachineLayout, 
   await mkdir(layout.credentialsDir, { mode: 0o700 });
   for (const directory of plan.directories) await mkdir(directory, { recursive: true, mode: 0o700 });
   await Promise.all(plan.smbiosFiles.map(writeSmbiosFile));
+  for (const dir of plan.virtiofs.directories) await mkdir(dir, { mode: 0o700 });
   if (plan.initrdParts.length > 0) await concatenateInitrds(plan.initrdParts, layout.mergedInitrd);
   // Each machine gets its own variable store, so the firmware never writes the template.
   const nvram = plan.boot.firmware?.nvram;

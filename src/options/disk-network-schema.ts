@@ -4,10 +4,11 @@
  * path, a forward as a guest port) are normalised to their object form here.
  */
 import { z } from 'zod';
+import { EXTRA_DRIVE_SLOTS } from '../plan/pci-slots.js';
 import { SIZE_FORMAT, parseSize } from './size.js';
 
 /** Each extra drive sits at a PCI slot of its own (see pci-slots.ts). */
-export const MAX_EXTRA_DRIVES = 15;
+export const MAX_EXTRA_DRIVES = EXTRA_DRIVE_SLOTS;
 
 /** virtio-blk hands the guest at most 20 bytes of serial (VIRTIO_BLK_ID_BYTES). */
 export const SERIAL_PATTERN = /^[A-Za-z0-9._+-]{1,20}$/;

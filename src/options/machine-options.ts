@@ -86,6 +86,39 @@ export interface MachineOptions {
    */
   image?: string;
   /**
+   * Directory holding an OS tree to boot as the guest's root file system, shared over virtiofs
+   * (vmspawn `--directory`): one virtiofsd serves it, the kernel mounts it with
+   * `root=root rootfstype=virtiofs rw`. It must contain `/usr/lib/os-release` or `/etc/os-release`.
+   * The kernel is `linux` when given; otherwise, as in vmspawn, the tree's default Boot Loader
+   * Specification entry (Type #1 `.conf` files in `/boot/loader/entries` and `/efi/loader/entries`,
+   * newest version first); a unified kernel image (Type #2) needs UEFI firmware and is refused for
+   * now. Not together with `image`. Needs root on the host (virtiofsd, a private mount namespace).
+   */
+  directory?: string;
+  /**
+   * Boot `directory` without ever writing to it (as systemd-nspawn's `--ephemeral`): the guest writes to a
+   * throwaway overlay layer in the machine's runtime directory, deleted with the machine. `false`
+   * shares the tree writable, so the guest's changes stay in it. Only with `directory`: an `image`
+   * is always booted through a throwaway overlay.
+   * @default true
+   */
+  ephemeral?: boolean;
+  /**
+   * Host directories shared with the guest over virtiofs, writable (vmspawn `--bind`): `SRC[:DST]`,
+   * each mounted at `DST` in the guest (at `SRC` when `DST` is left out). A relative `SRC` is resolved
+   * against the current directory (and then needs an absolute `DST`); `\:` writes a colon in either
+   * path. The guest mounts them through the `fstab.extra` credential (systemd ≥ 254) before
+   * `local-fs.target`, merged with your own `fstab.extra` lines. Writes in the guest reach the host.
+   * @default []
+   */
+  bind?: string[];
+  /**
+   * Like `bind`, but read-only (vmspawn `--bind-ro`), enforced on the host: virtiofsd serves a
+   * read-only bind mount, so a write fails even after `mount -o remount,rw` in the guest.
+   * @default []
+   */
+  bindReadOnly?: string[];
+  /**
    * Format of `image` (only with `image`). A declared format must match the file: `'raw'` for a file
    * that starts with the qcow2 magic is an error, as is `'qcow2'` for one that does not.
    * @default 'auto' (qcow2 when the file starts with the qcow2 magic, raw otherwise)

@@ -8,6 +8,7 @@ import { hostMemory } from '../host/host-memory.js';
 import { requireExecutable } from '../host/tools.js';
 import { checkArtifactsDir } from './check-artifacts-dir.js';
 import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
+import { checkDirectoryAndBinds, type DirectoryKernel } from './check-directory.js';
 import { checkDisks } from './check-disks.js';
 import { checkFirmware, readKernelKind } from './check-firmware.js';
 import { checkNetwork } from './check-network.js';
@@ -32,6 +33,8 @@ export interface PreflightResult {
   extraDriveFormats: Array<'raw' | 'qcow2'>;
   /** Whether the machine gets a software TPM, and the programs for it. */
   tpm: TpmChoice;
+  /** The kernel of `directory` from its boot entries, when `linux` is not given. */
+  directoryKernel: DirectoryKernel | undefined;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
   const unreadable = new Set(pathProblems.map((problem) => problem.option));
 
   const kind = options.linux === undefined || unreadable.has('linux') ? undefined : await readKernelKind(options.linux);
-  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, firmware, tpm] = await Promise.all([
+  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, firmware, tpm, directory] = await Promise.all([
     options.image === undefined || unreadable.has('image') ? undefined : checkImageFormat(options.image, options.imageFormat),
     credentialFileSizes(options.loadCredential).then((sizes) =>
       checkSmbiosCapacity(userSmbiosStrings(options, sizes, kernelArgsStringCount(options, kind)), options.ramBytes),
@@ -53,6 +56,7 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     hostMemory().then((host) => checkRamFitsHost(options.ramBytes, host)),
     unreadable.has('linux') ? { firmware: undefined } : checkFirmware(options, kind),
     checkTpm(options),
+    checkDirectoryAndBinds(options),
   ]);
 
   const imageFormat = image && 'format' in image ? image.format : undefined;
@@ -70,6 +74,7 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     ...(ramProblem ? [ramProblem] : []),
     ...('problem' in firmware ? [firmware.problem] : []),
     ...('problems' in tpm ? tpm.problems : []),
+    ...directory.problems,
   ];
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return {
@@ -79,6 +84,7 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     kernelKind: kind,
     firmware: 'firmware' in firmware ? firmware.firmware : undefined,
     tpm: 'tpm' in tpm ? tpm.tpm : { binaries: undefined, reason: 'TPM: none' },
+    directoryKernel: directory.kernel,
   };
 }
 

@@ -2,10 +2,12 @@
  * Validation of machine options and filling in of defaults. Pure: no file system access
  * (see check-paths.ts for the part that looks at files).
  */
-import { resolve } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import { InvalidOptionsError, type OptionProblem } from '../errors.js';
 import { RATE_LIMIT_DROPIN_CREDENTIAL, RATE_LIMIT_TMPFILES_CREDENTIAL } from '../plan/journald-rate-limit.js';
+import { MAX_SHARES } from '../plan/virtiofs-plan.js';
+import { parseBindSpec, type BindMount } from './bind-spec.js';
 import type { ImageFormat, KvmSetting, MachineOptions, SecureBootSetting, TpmSetting, VsockSetting } from './machine-options.js';
 import { diskNetworkKeysAt } from './disk-network-schema.js';
 import { crossCheckDisksAndNetwork, resolveDisksAndNetwork, type ResolvedDisksAndNetwork } from './resolve-disks-network.js';
@@ -20,6 +22,11 @@ export interface ResolvedMachineOptions extends ResolvedDisksAndNetwork {
   initrds: string[];
   image: string | undefined;
   imageFormat: ImageFormat;
+  /** Absolute path of the OS tree to boot over virtiofs. */
+  directory: string | undefined;
+  ephemeral: boolean;
+  /** `bind` entries, then `bindReadOnly` entries, parsed. */
+  binds: BindMount[];
   cpus: number;
   ramBytes: number;
   kvm: KvmSetting;
@@ -56,6 +63,7 @@ export const MACHINE_DEFAULTS = {
   tpm: 'auto',
   tpmState: 'auto',
   imageFormat: 'auto',
+  ephemeral: true,
   ssh: true,
   notifyReady: true,
   forwardJournal: true,
@@ -85,14 +93,18 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     throw new InvalidOptionsError(describeIssues(parsed.error.issues, (path) => diskNetworkKeysAt(path) ?? MACHINE_OPTION_NAMES));
   }
   const options = parsed.data;
-  const problems = crossCheck(options);
-  if (problems.length > 0) throw new InvalidOptionsError(problems);
+  const binds = parseBinds(options);
+  const problems = [...crossCheck(options), ...('problems' in binds ? binds.problems : [])];
+  if (problems.length > 0 || 'problems' in binds) throw new InvalidOptionsError(problems);
 
   const resolved: ResolvedMachineOptions = {
     linux: options.linux,
     initrds: options.initrd === undefined ? [] : [options.initrd].flat(),
     image: options.image,
     imageFormat: options.imageFormat ?? MACHINE_DEFAULTS.imageFormat,
+    directory: options.directory === undefined ? undefined : resolvePath(options.directory),
+    ephemeral: options.ephemeral ?? MACHINE_DEFAULTS.ephemeral,
+    binds: binds.binds,
     cpus: options.cpus ?? MACHINE_DEFAULTS.cpus,
     ramBytes: parseSize(options.ram ?? MACHINE_DEFAULTS.ram) ?? 0,
     kvm: options.kvm ?? MACHINE_DEFAULTS.kvm,
@@ -132,10 +144,12 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
 
 function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProblem[] {
   const problems: OptionProblem[] = [];
-  if (options.linux === undefined && options.image === undefined) {
+  if (options.linux === undefined && options.image === undefined && options.directory === undefined) {
     problems.push({
       option: 'linux',
-      message: 'nothing to boot: give linux (a kernel, with initrd) for direct kernel boot, or image (a raw or qcow2 disk image)',
+      message:
+        'nothing to boot: give linux (a kernel, with initrd) for direct kernel boot, image (a raw or qcow2 disk image), ' +
+        'or directory (an OS tree, shared over virtiofs)',
     });
   }
   if (options.linux === undefined && options.initrd !== undefined && [options.initrd].flat().length > 0) {
@@ -147,6 +161,7 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
   if (options.tpm === false && options.tpmState !== undefined) {
     problems.push({ option: 'tpmState', message: 'is where the TPM keeps its state, but tpm is false: drop tpmState, or set tpm to true or \'auto\'' });
   }
+  problems.push(...directoryProblems(options));
   const credentialNames = [...Object.keys(options.setCredential ?? {}), ...Object.keys(options.loadCredential ?? {})];
   for (const name of credentialNames) {
     const reason = ENGINE_CREDENTIALS[name];
@@ -166,7 +181,53 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
 
 /** `'auto'` and `'off'` are both transient (see MachineOptions.tpmState); anything else is a directory. */
 function tpmStateDirectory(setting: string): string | undefined {
-  return setting === 'auto' || setting === 'off' ? undefined : resolve(setting);
+  return setting === 'auto' || setting === 'off' ? undefined : resolvePath(setting);
+}
+
+/** `directory` and `ephemeral` against the other ways to boot. */
+function directoryProblems(options: z.infer<typeof machineOptionsSchema>): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  if (options.directory !== undefined && options.image !== undefined) {
+    problems.push({ option: 'directory', message: 'and image are two roots to boot (vmspawn --directory and --image): give one of them' });
+  }
+  if (options.ephemeral === false && options.directory === undefined) {
+    problems.push({
+      option: 'ephemeral',
+      message: 'false shares directory writable, but no directory is given (an image is always booted through a throwaway overlay): give directory, or drop ephemeral',
+    });
+  }
+  const binds = (options.bind?.length ?? 0) + (options.bindReadOnly?.length ?? 0);
+  if (binds > 0 && options.loadCredential && 'fstab.extra' in options.loadCredential) {
+    problems.push({
+      option: 'credential fstab.extra',
+      message: 'carries the mounts of bind and bindReadOnly, merged with yours: pass your lines with setCredential instead of loadCredential',
+    });
+  }
+  return problems;
+}
+
+/** Every `bind` and `bindReadOnly` entry parsed, or the problems found in them. */
+function parseBinds(options: z.infer<typeof machineOptionsSchema>): { binds: BindMount[] } | { problems: OptionProblem[] } {
+  const binds: BindMount[] = [];
+  const problems: OptionProblem[] = [];
+  const entries = [
+    ...(options.bind ?? []).map((spec, index) => ({ spec, readOnly: false, option: `bind[${index}]` })),
+    ...(options.bindReadOnly ?? []).map((spec, index) => ({ spec, readOnly: true, option: `bindReadOnly[${index}]` })),
+  ];
+  for (const { spec, readOnly, option } of entries) {
+    const parsed = parseBindSpec(spec, readOnly, option, process.cwd());
+    if ('problem' in parsed) problems.push({ option, message: parsed.problem });
+    else {
+      const earlier = binds.find((bind) => bind.target === parsed.bind.target);
+      if (earlier) problems.push({ option, message: `mounts at ${parsed.bind.target} in the guest, as ${earlier.option} does already: give each its own guest path` });
+      else binds.push(parsed.bind);
+    }
+  }
+  const limit = MAX_SHARES - (options.directory === undefined ? 0 : 1);
+  if (binds.length > limit) {
+    problems.push({ option: 'bind', message: `${entries.length} shared directories in bind and bindReadOnly; a machine takes at most ${limit} (one PCI slot each)` });
+  }
+  return problems.length > 0 ? { problems } : { binds };
 }
 
 /**

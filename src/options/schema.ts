@@ -44,6 +44,15 @@ const argumentList = (what: string) =>
     error: `expected an array of ${what}`,
   });
 
+const bindList = (what: string) =>
+  z.array(
+    z
+      .string({ error: `expected ${what} entries as strings, SRC[:DST]` })
+      .min(1, { error: `expected SRC[:DST] (a host directory and where the guest mounts it), got an empty string` })
+      .refine((spec) => !/[\n\0]/.test(spec), { error: `${what} entries must not contain newlines or NUL` }),
+    { error: `expected an array of SRC[:DST] strings, e.g. ['/srv/data:/mnt/data']` },
+  );
+
 export const machineOptionsSchema = z.strictObject({
   linux: path('a kernel image (e.g. vmlinuz)').optional(),
   initrd: z.union([path('an initrd'), z.array(path('an initrd'))], { error: 'expected the path of an initrd or an array of paths' }).optional(),
@@ -51,6 +60,10 @@ export const machineOptionsSchema = z.strictObject({
   imageFormat: z.enum(['auto', 'raw', 'qcow2'], { error: "expected 'auto', 'raw' or 'qcow2'" }).optional(),
   // extraDrives, growImage, discardDisk, network, portForwards
   ...diskNetworkShape,
+  directory: path('a directory holding an OS tree').optional(),
+  ephemeral: z.boolean({ error: 'expected true (the guest writes to a throwaway layer) or false (to the directory itself)' }).optional(),
+  bind: bindList('bind').optional(),
+  bindReadOnly: bindList('bindReadOnly').optional(),
   cpus: z
     .number({ error: 'expected the number of virtual CPUs as a number' })
     .int({ error: 'expected a whole number of virtual CPUs' })

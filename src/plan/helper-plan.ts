@@ -1,3 +1,5 @@
+import type { VirtiofsdBinary } from './virtiofs-plan.js';
+
 /**
  * A helper daemon QEMU needs before it starts (vhost-device-vsock, swtpm, virtiofsd, …): what to run,
  * where it logs, and the socket whose appearance says it is ready for QEMU to connect. The runtime
@@ -24,4 +26,8 @@ export interface HelperBinaries {
   vhostDeviceVsock: string;
   /** swtpm and swtpm_setup, when the machine gets a TPM. */
   tpm?: { swtpm: string; swtpmSetup: string };
+  /** For `directory`, `bind` and `bindReadOnly`. */
+  virtiofsd?: VirtiofsdBinary;
+  /** For overlay and read-only virtiofs shares (a private mount namespace). */
+  unshare?: string;
 }

@@ -75,3 +75,11 @@ export function machineLayout(runtimeDir: string, artifactsDir = join(runtimeDir
     ...artifacts,
   };
 }
+
+/** Artifacts named per instance (one log per shared directory); cleared with ARTIFACT_FILES before a boot. */
+export const ARTIFACT_FILE_PATTERNS: readonly RegExp[] = [/^virtiofsd-.+\.log$/];
+
+/** The log of the virtiofsd serving the share tagged `tag`. */
+export function virtiofsdLogFile(layout: Pick<MachineLayout, 'artifactsDir'>, tag: string): string {
+  return join(layout.artifactsDir, `virtiofsd-${tag}.log`);
+}

@@ -19,13 +19,23 @@ export function pciAddress(device: PciDevice): string {
 }
 
 /**
- * Extra drives take slots 0x10-0x1e in order, so the guest names them /dev/vdb, /dev/vdc, … after the
- * root disk (0x1f is q35's ISA bridge).
+ * Extra drives take slots 0x0a-0x11 in order, so the guest names them /dev/vdb, /dev/vdc, … after the
+ * root disk; shared directories (virtiofs) take 0x12-0x1e, the root first, then the binds. Fixed,
+ * like the slots above, and clear of them and of q35's ISA bridge at 0x1f.
  */
-export const FIRST_EXTRA_DRIVE_SLOT = 0x10;
-export const EXTRA_DRIVE_SLOTS = 15;
+export const FIRST_EXTRA_DRIVE_SLOT = 0x0a;
+export const EXTRA_DRIVE_SLOTS = 8;
+export const VIRTIOFS_FIRST_SLOT = 0x12;
+export const VIRTIOFS_SLOTS = 13;
 
 /** The `addr=…` suffix of the extra drive at `index`. */
 export function extraDrivePciAddress(index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index >= EXTRA_DRIVE_SLOTS) throw new RangeError(`no PCI slot for extra drive ${index}`);
   return `addr=0x${(FIRST_EXTRA_DRIVE_SLOT + index).toString(16)}`;
+}
+
+/** The `addr=…` suffix of the `index`-th virtiofs device. */
+export function virtiofsPciAddress(index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index >= VIRTIOFS_SLOTS) throw new RangeError(`no PCI slot for virtiofs device ${index}`);
+  return `addr=0x${(VIRTIOFS_FIRST_SLOT + index).toString(16)}`;
 }

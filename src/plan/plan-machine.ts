@@ -15,6 +15,7 @@ import { planBoot, type BootPlan } from './boot-plan.js';
 import { planNetwork } from './network-plan.js';
 import { qemuArguments, type Accelerator } from './qemu-command.js';
 import { planTpm, type TpmPlan } from './tpm-plan.js';
+import { planVirtiofs, withFstabLines, type VirtiofsPlan } from './virtiofs-plan.js';
 import { planVsock, type VsockPlan, type VsockTransportKind } from './vsock-plan.js';
 
 export interface MachinePlanInput {
@@ -35,6 +36,8 @@ export interface MachinePlanInput {
   vsock: VsockTransportKind;
   /** Paths of the helper daemons the options need. */
   binaries: HelperBinaries;
+  /** The kernel (and initrds) of `options.directory` from its boot entries, when `options.linux` is not given. */
+  directoryKernel?: { linux: string; initrds: string[] } | undefined;
 }
 
 /** One SMBIOS type 11 string, written to its own 0600 file. */
@@ -50,6 +53,8 @@ export interface MachinePlan {
   tpm: TpmPlan | undefined;
   /** Directories to create (0700, with missing parents) before the helpers start. */
   directories: string[];
+  /** Directories shared over virtiofs (`directory`, `bind`, `bindReadOnly`). */
+  virtiofs: VirtiofsPlan;
   /** Daemons to start, in this order, before QEMU; they are stopped after QEMU exits. */
   helpers: PlannedHelper[];
   smbiosFiles: PlannedSmbiosFile[];
@@ -66,23 +71,38 @@ export interface MachinePlan {
 
 export function planMachine(input: MachinePlanInput): MachinePlan {
   const { options, layout } = input;
-  const initrdParts = options.initrds.length > 1 ? options.initrds : [];
+  const virtiofs = planVirtiofs({
+    directory: options.directory,
+    ephemeral: options.ephemeral,
+    binds: options.binds,
+    layout,
+    virtiofsd: input.binaries.virtiofsd,
+    unshare: input.binaries.unshare,
+  });
+  // A directory's boot entry supplies kernel and initrds unless linux is given.
+  const kernel = options.linux ?? input.directoryKernel?.linux;
+  const initrds = options.linux === undefined ? (input.directoryKernel?.initrds ?? []) : options.initrds;
+  const initrdParts = initrds.length > 1 ? initrds : [];
   const boot = planBoot(
     {
-      linux: options.linux,
-      initrd: initrdParts.length > 0 ? layout.mergedInitrd : options.initrds[0],
+      linux: kernel,
+      initrd: initrdParts.length > 0 ? layout.mergedInitrd : initrds[0],
       image: options.image,
-      kernelArgs: options.kernelArgs,
-      kernelKind: input.kernelKind,
+      // The root arguments of a directory come last, so that no root= of the user's replaces them.
+      kernelArgs: [...options.kernelArgs, ...virtiofs.kernelArgs],
+      kernelKind: options.linux === undefined ? input.directoryKernel && 'kernel' : input.kernelKind,
       firmware: input.firmware,
     },
     layout,
   );
   const network = planNetwork(options);
-  const credentials = [
-    ...planCredentials(options, input.ports, options.ssh ? input.ssh : undefined),
-    ...Object.entries(network.credentials).map(([name, value]) => ({ name, value: new TextEncoder().encode(value) })),
-  ];
+  const credentials = withFstabLines(
+    [
+      ...planCredentials(options, input.ports, options.ssh ? input.ssh : undefined),
+      ...Object.entries(network.credentials).map(([name, value]) => ({ name, value: new TextEncoder().encode(value) })),
+    ],
+    virtiofs.fstabLines,
+  );
   const smbiosFiles: PlannedSmbiosFile[] = [
     ...credentials.map((credential) => ({ credential })),
     ...boot.smbiosStrings.map((raw) => ({ raw })),
@@ -108,12 +128,14 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
         extraDrives,
         network,
         tpm,
+        virtiofs,
       }),
     },
     vsock,
     tpm,
+    virtiofs,
     directories: tpm ? [tpm.stateDir] : [],
-    helpers: [...(vsock.daemon ? [vsock.daemon] : []), ...(tpm ? [tpm.daemon] : [])],
+    helpers: [...(vsock.daemon ? [vsock.daemon] : []), ...(tpm ? [tpm.daemon] : []), ...virtiofs.helpers],
     smbiosFiles,
     initrdParts,
     overlay,

@@ -12,6 +12,7 @@ import type { NetworkPlan } from './network-plan.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
 import type { TpmPlan } from './tpm-plan.js';
+import type { VirtiofsPlan } from './virtiofs-plan.js';
 import type { VsockPlan } from './vsock-plan.js';
 
 export type Accelerator = 'kvm' | 'tcg';
@@ -30,6 +31,8 @@ export interface QemuCommandInput {
   extraDrives: ExtraDrivesPlan;
   network: NetworkPlan;
   tpm?: TpmPlan | undefined;
+  /** Shared directories: their vhost-user-fs devices. */
+  virtiofs?: Pick<VirtiofsPlan, 'qemuArgs'>;
 }
 
 export function qemuArguments(input: QemuCommandInput): string[] {
@@ -44,6 +47,7 @@ export function qemuArguments(input: QemuCommandInput): string[] {
     ...bootSection(input),
     ...diskSection(input),
     ...input.extraDrives.qemuArgs,
+    ...virtiofsSection(input),
     ...input.network.qemuArgs,
     ...credentialSection(input),
     ...input.options.qemuArgs,
@@ -112,6 +116,10 @@ function diskSection({ rootDisk, options }: QemuCommandInput): string[] {
     '-drive', `if=none,id=root,file=${escapeOptionValue(path)},format=${format},discard=${discardMode(options)},cache=unsafe`,
     '-device', `virtio-blk-pci,drive=root,bootindex=1,${pciAddress('rootDisk')}`,
   ];
+}
+
+function virtiofsSection({ virtiofs }: QemuCommandInput): string[] {
+  return virtiofs?.qemuArgs ?? [];
 }
 
 /** Credentials are passed by file so that their values never appear in `ps` output. */

@@ -42,7 +42,7 @@ export interface VmspawnConfig {
   /**
    * Build the default image (if the cache has none) once in global setup, before the workers start,
    * so its progress shows and workers do not wait on each other.
-   * @default true when `defaults` gives neither `linux` nor `image`
+   * @default true when `defaults` gives none of `linux`, `image` and `directory`
    */
   prepareDefaultImage?: boolean;
 }
@@ -109,6 +109,6 @@ export function resolveVmspawnConfig(config: unknown, root: string, resolvePath:
     artifactsDir: artifactsRoot,
     preserveArtifacts: preserveArtifacts ?? CONFIG_DEFAULTS.preserveArtifacts,
     testTimeout: testTimeout ?? CONFIG_DEFAULTS.testTimeout,
-    prepareDefaultImage: prepareDefaultImage ?? (defaults.linux === undefined && defaults.image === undefined),
+    prepareDefaultImage: prepareDefaultImage ?? (defaults.linux === undefined && defaults.image === undefined && defaults.directory === undefined),
   };
 }

@@ -56,7 +56,7 @@ export async function startTestMachine(
   rejectUnknownTestOptions(testOptions);
   const config = providedConfig();
   const requested = mergeMachineOptions(config.defaults, testOptions);
-  const options = requested.linux || requested.image ? requested : await withDefaultImage(requested);
+  const options = requested.linux || requested.image || requested.directory ? requested : await withDefaultImage(requested);
   const artifactsDir = join(config.artifactsDir, artifactsDirName(context));
   const machine = new Machine({ ...options, artifactsDir }); // throws on bad options, before anything else
   const unusable = await checkArtifactsDir(artifactsDir, { signal: context.signal });

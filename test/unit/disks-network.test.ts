@@ -165,9 +165,9 @@ describe('disk plan', () => {
     ]);
     expect(valuesOf(args, '-device').filter((device) => device.startsWith('virtio-blk-pci'))).toEqual([
       'virtio-blk-pci,drive=root,bootindex=1,addr=0x6',
-      'virtio-blk-pci,drive=extra0,serial=data.raw,addr=0x10',
-      'virtio-blk-pci,drive=extra1,serial=ro.qcow2,addr=0x11',
-      'virtio-blk-pci,drive=extra2,serial=rw,addr=0x12',
+      'virtio-blk-pci,drive=extra0,serial=data.raw,addr=0xa',
+      'virtio-blk-pci,drive=extra1,serial=ro.qcow2,addr=0xb',
+      'virtio-blk-pci,drive=extra2,serial=rw,addr=0xc',
     ]);
     // Only the ephemeral drive gets an overlay; the user's files are never written unless asked.
     expect(machinePlan.extraDriveOverlays).toEqual([{ base: '/srv/data.raw', baseFormat: 'raw', path: '/run/vm-1/extra-drive-0-overlay.qcow2' }]);

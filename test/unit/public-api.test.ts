@@ -22,6 +22,8 @@ vitestTest('options accept what is documented and reject typos', () => {
   expectTypeOf<{ cpus: '2' }>().not.toExtend<MachineOptions>();
   expectTypeOf<{ journalRateLimit: true }>().toExtend<MachineOptions>();
   expectTypeOf<{ journalRateLimit: 'off' }>().not.toExtend<MachineOptions>();
+  expectTypeOf<{ directory: '/srv/tree'; ephemeral: false; bind: ['/a:/b']; bindReadOnly: ['/c'] }>().toExtend<MachineOptions>();
+  expectTypeOf<{ bind: '/a:/b' }>().not.toExtend<MachineOptions>();
   // vitest's own test options travel with the machine options.
   expectTypeOf<{ ram: '1G'; timeout: 60_000; retry: 1 }>().toExtend<VmTestOptions>();
 
