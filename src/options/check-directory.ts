@@ -19,12 +19,15 @@ import {
   ukiEntry,
   type BootEntry,
 } from '../plan/boot-entries.js';
+import type { KernelKind } from './pe-sections.js';
 import type { ResolvedMachineOptions } from './resolve-options.js';
 
 /** The kernel a `directory` boots when no `linux` is given: host paths, and the entry that named them. */
 export interface DirectoryKernel {
   linux: string;
   initrds: string[];
+  /** A Type #1 entry's kernel, or a Type #2 unified kernel image (booted through UEFI firmware). */
+  kind: KernelKind;
   /** The entry's path inside the tree, e.g. `/boot/loader/entries/debian.conf`. */
   entry: string;
   /** The entry's `options`, which are not used (see boot-entries.ts). */
@@ -82,10 +85,10 @@ async function findKernel(tree: string): Promise<{ kernel: DirectoryKernel } | {
     );
   }
   if (entry.type === 'uki') {
-    return problem(
-      `UKI found, needs UEFI boot: the tree's default boot entry is the unified kernel image ${entry.path} (Type #2), ` +
-        'which only UEFI firmware can start, and this version boots directories by direct kernel boot only; give linux (and initrd)',
-    );
+    // A unified kernel image is started by UEFI firmware; it carries its own initrd.
+    const host = await resolveInTree(tree, entry.path);
+    if (host === undefined) return problem(`boot entry ${entry.path} is not readable below ${tree}`);
+    return { kernel: { linux: host, initrds: [], kind: 'uki', entry: entry.path, ignoredOptions: [] } };
   }
   const resolve = async (path: string) => ({ path, host: await resolveInTree(tree, join(entry.partition, path)) });
   const [linux, ...initrds] = await Promise.all([entry.linux!, ...entry.initrds].map(resolve));
@@ -95,7 +98,9 @@ async function findKernel(tree: string): Promise<{ kernel: DirectoryKernel } | {
       `boot entry ${entry.path} names ${unreadable.map((file) => file.path).join(', ')}, not found below ${join(tree, entry.partition)}`,
     );
   }
-  return { kernel: { linux: linux!.host!, initrds: initrds.map((file) => file.host!), entry: entry.path, ignoredOptions: entry.options } };
+  return {
+    kernel: { linux: linux!.host!, initrds: initrds.map((file) => file.host!), kind: 'kernel', entry: entry.path, ignoredOptions: entry.options },
+  };
 }
 
 async function readEntries(tree: string, partition: string): Promise<BootEntry[]> {

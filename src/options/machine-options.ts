@@ -69,8 +69,10 @@ export type TpmStateSetting = 'auto' | 'off' | (string & {});
 
 export interface MachineOptions {
   /**
-   * Kernel for direct kernel boot (vmspawn `--linux`). Give `linux`, `image`, or both
-   * (a disk image booted with a kernel from the host).
+   * Kernel to boot (vmspawn `--linux`): a plain kernel is booted directly under SeaBIOS, a unified
+   * kernel image (a PE file with a `.linux` section) through UEFI firmware. Give `linux`, `image` or
+   * `directory`, or `linux` with one of the others (a disk or tree booted with a kernel from the host).
+   * @default undefined
    */
   linux?: string;
   /**
@@ -83,6 +85,8 @@ export interface MachineOptions {
   /**
    * Disk image (raw or qcow2) attached as the first virtio disk (`/dev/vda` in the guest). The file is
    * never written: the guest writes to a throwaway qcow2 overlay that is deleted with the machine.
+   * Without `linux`, it is booted through UEFI firmware (see `firmware`).
+   * @default undefined
    */
   image?: string;
   /**
@@ -91,8 +95,10 @@ export interface MachineOptions {
    * `root=root rootfstype=virtiofs rw`. It must contain `/usr/lib/os-release` or `/etc/os-release`.
    * The kernel is `linux` when given; otherwise, as in vmspawn, the tree's default Boot Loader
    * Specification entry (Type #1 `.conf` files in `/boot/loader/entries` and `/efi/loader/entries`,
-   * newest version first); a unified kernel image (Type #2) needs UEFI firmware and is refused for
-   * now. Not together with `image`. Needs root on the host (virtiofsd, a private mount namespace).
+   * newest version first), or a unified kernel image (Type #2, in `/boot/EFI/Linux` or `/efi/EFI/Linux`),
+   * which is booted through UEFI firmware. Not together with `image`. Needs root on the host (virtiofsd,
+   * a private mount namespace).
+   * @default undefined
    */
   directory?: string;
   /**

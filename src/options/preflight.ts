@@ -45,8 +45,10 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
   const pathProblems = await findPathProblems(options);
   const unreadable = new Set(pathProblems.map((problem) => problem.option));
 
-  const kind = options.linux === undefined || unreadable.has('linux') ? undefined : await readKernelKind(options.linux);
-  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, firmware, tpm, directory] = await Promise.all([
+  // The kernel decides the boot path: linux, or the default boot entry of a directory tree.
+  const directory = await checkDirectoryAndBinds(options);
+  const kind = options.linux === undefined || unreadable.has('linux') ? directory.kernel?.kind : await readKernelKind(options.linux);
+  const [image, smbiosProblems, artifactsProblem, qemu, ramProblem, firmware, tpm] = await Promise.all([
     options.image === undefined || unreadable.has('image') ? undefined : checkImageFormat(options.image, options.imageFormat),
     credentialFileSizes(options.loadCredential).then((sizes) =>
       checkSmbiosCapacity(userSmbiosStrings(options, sizes, kernelArgsStringCount(options, kind)), options.ramBytes),
@@ -56,7 +58,6 @@ export async function preflight(options: ResolvedMachineOptions, signal?: AbortS
     hostMemory().then((host) => checkRamFitsHost(options.ramBytes, host)),
     unreadable.has('linux') ? { firmware: undefined } : checkFirmware(options, kind),
     checkTpm(options),
-    checkDirectoryAndBinds(options),
   ]);
 
   const imageFormat = image && 'format' in image ? image.format : undefined;

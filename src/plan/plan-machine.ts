@@ -37,7 +37,7 @@ export interface MachinePlanInput {
   /** Paths of the helper daemons the options need. */
   binaries: HelperBinaries;
   /** The kernel (and initrds) of `options.directory` from its boot entries, when `options.linux` is not given. */
-  directoryKernel?: { linux: string; initrds: string[] } | undefined;
+  directoryKernel?: { linux: string; initrds: string[]; kind: KernelKind } | undefined;
 }
 
 /** One SMBIOS type 11 string, written to its own 0600 file. */
@@ -90,7 +90,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
       image: options.image,
       // The root arguments of a directory come last, so that no root= of the user's replaces them.
       kernelArgs: [...options.kernelArgs, ...virtiofs.kernelArgs],
-      kernelKind: options.linux === undefined ? input.directoryKernel && 'kernel' : input.kernelKind,
+      kernelKind: options.linux === undefined ? input.directoryKernel?.kind : input.kernelKind,
       firmware: input.firmware,
     },
     layout,

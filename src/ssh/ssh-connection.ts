@@ -49,7 +49,12 @@ export class SshConnection {
     const client = new ssh2.Client();
     return new Promise<SshConnection>((resolve, reject) => {
       let hostKeyMismatch = false;
+      let settled = false;
+      // ssh2 can report more than one error for one failed handshake (a timeout, then the lost
+      // connection): the listener stays, so that the later ones are not unhandled 'error' events.
       const onError = (error: Error) => {
+        if (settled) return;
+        settled = true;
         client.end();
         stream.destroy();
         reject(
@@ -59,10 +64,12 @@ export class SshConnection {
         );
       };
       client.once('ready', () => {
+        if (settled) return;
+        settled = true;
         client.off('error', onError);
         resolve(new SshConnection(client));
       });
-      client.once('error', onError);
+      client.on('error', onError);
       client.connect({
         sock: stream as never,
         username: 'root',

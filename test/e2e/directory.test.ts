@@ -1,17 +1,18 @@
 /**
  * An OS tree booted from a host directory over virtiofs, with shared folders: the default image's
  * root, unpacked. The first boot is ephemeral with a writable and a read-only bind; the second
- * finds its kernel through a Boot Loader Specification entry and writes to the tree.
+ * finds its kernel through a Boot Loader Specification entry and writes to the tree; the third finds
+ * a UKI (the UEFI image's) and boots it through UEFI firmware.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
-import { image, machineProcesses, processesMentioning, runtimeDirOf, useWorkDir } from './helpers.js';
+import { image, machineProcesses, processesMentioning, runtimeDirOf, uefi, useWorkDir } from './helpers.js';
 
 const workDir = useWorkDir('vmspawn-e2e-directory-');
 const tree = () => join(workDir(), 'tree');
@@ -124,4 +125,24 @@ describe('directory over virtiofs', () => {
     expect(await readFile(join(artifacts, 'vmspawn.log'), 'utf8')).toContain(`kernel from boot entry /boot/loader/entries/x.conf: ${join(tree(), 'boot', 'vmlinuz-test')}`);
     expect(await leftovers(vm, runtimeDir)).toEqual({ processes: [], mounts: [] });
   });
+
+  test('a tree whose boot entry is a UKI boots through UEFI firmware, its root still the share', async () => {
+    const { uki } = await uefi();
+    // As a mkosi-built tree has it: a UKI in /boot/EFI/Linux and no kernel elsewhere.
+    await rm(join(tree(), 'boot', 'loader'), { recursive: true });
+    await mkdir(join(tree(), 'boot', 'EFI', 'Linux'), { recursive: true });
+    await copyFile(uki, join(tree(), 'boot', 'EFI', 'Linux', 'debian.efi'));
+    const artifacts = join(workDir(), 'art-uki');
+    // UEFI firmware, a UKI and a virtiofs root: about 85 s under TCG alone, more beside other guests.
+    const vm = await new Machine({ directory: tree(), artifactsDir: artifacts, bootTimeout: 300_000 }).start();
+    try {
+      expect(vm.summary.boot).toMatchObject({ path: 'uefi-uki' });
+      // The root arguments reached the UKI's own command line through systemd-stub.
+      expect((await vm.exec('cat /proc/cmdline')).stdout).toMatch(/ root=root rootfstype=virtiofs rw$/);
+      expect((await vm.exec(['findmnt', '-n', '-o', 'FSTYPE', '/'])).stdout).toBe('virtiofs');
+    } finally {
+      expect(await vm.shutdown()).toBe(0);
+    }
+    expect(await readFile(join(artifacts, 'vmspawn.log'), 'utf8')).toContain('kernel from boot entry /boot/EFI/Linux/debian.efi');
+  }, 480_000);
 });

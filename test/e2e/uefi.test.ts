@@ -17,6 +17,8 @@ import { IMAGE_BUILD_TIMEOUT, machineProcesses, processesMentioning, uefi, useWo
 const workDir = useWorkDir('vmspawn-e2e-uefi-boot-');
 /** systemd-boot's vendor GUID for its EFI variables (LoaderEntrySelected and friends). */
 const LOADER_GUID = '4a67b082-0a4c-41cf-b6c7-440b29bb8c4f';
+/** A UEFI boot takes 70–90 s under TCG here, more beside other guests: more than the default bootTimeout allows. */
+const bootTimeout = 300_000;
 
 let image: UefiImage;
 beforeAll(async () => {
@@ -34,7 +36,7 @@ async function commandLine(vm: StartedMachine): Promise<string[]> {
   return (await vm.exec(['cat', '/proc/cmdline'])).stdout.split(' ');
 }
 
-describe('a UEFI disk image', () => {
+describe('a UEFI disk image', { timeout: 480_000 }, () => {
   test('boots through firmware from the descriptors and systemd-boot into its UKI: credentials, READY, SSH, journal, kernelArgs, exit status', async () => {
     const artifactsDir = join(workDir(), 'uki-entry');
     const vm = await new Machine({
@@ -42,6 +44,7 @@ describe('a UEFI disk image', () => {
       kernelArgs: ['vmspawn.test=uki-entry'],
       setCredential: { 'mytest.greeting': 'hello from the host' },
       artifactsDir,
+      bootTimeout,
     }).start();
     const processes = vm.summary.processes;
     // 'auto' takes the first firmware without Secure Boot, which runs on the pc machine without SMM.
@@ -83,6 +86,7 @@ describe('a UEFI disk image', () => {
       secureBoot: false,
       kernelArgs: ['vmspawn.test=type1-entry'],
       artifactsDir: join(workDir(), 'type1-entry'),
+      bootTimeout,
     }).start();
     try {
       expect(vm.summary.boot).toMatchObject({ path: 'uefi-disk', secureBoot: false });
@@ -111,7 +115,7 @@ describe('a UEFI disk image', () => {
   });
 });
 
-describe('a UKI given as linux', () => {
+describe('a UKI given as linux', { timeout: 480_000 }, () => {
   test('boots under UEFI firmware with its own command line, kernelArgs appended through SMBIOS', async () => {
     const vm = await new Machine({
       linux: image.uki,
@@ -119,6 +123,7 @@ describe('a UKI given as linux', () => {
       // Without systemd-boot no loader names the boot disk, so the initrd's gpt-auto needs root= here.
       kernelArgs: [`root=PARTUUID=${image.manifest.partitions.root.partuuid}`, 'vmspawn.test=uki-linux'],
       artifactsDir: join(workDir(), 'uki-linux'),
+      bootTimeout,
     }).start();
     try {
       expect(vm.summary.boot).toMatchObject({ path: 'uefi-uki' });
