@@ -10,8 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { VmspawnError } from '../errors.js';
 import { smbiosCredential } from '../plan/credentials.js';
-import type { MachineLayout } from '../plan/machine-layout.js';
 import type { PlannedOverlay } from '../plan/disk-plan.js';
+import type { MachineLayout } from '../plan/machine-layout.js';
 import type { MachinePlan, PlannedSmbiosFile } from '../plan/plan-machine.js';
 import { quoteArgument } from '../ssh/shell-quote.js';
 

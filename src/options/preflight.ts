@@ -4,19 +4,19 @@
  * problem. Pure checks already ran when the options were resolved.
  */
 import { InvalidOptionsError, type OptionProblem } from '../errors.js';
+import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
 import { hostMemory } from '../host/host-memory.js';
 import { requireExecutable } from '../host/tools.js';
 import { checkArtifactsDir } from './check-artifacts-dir.js';
-import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
 import { checkDirectoryAndBinds, type DirectoryKernel } from './check-directory.js';
 import { checkDisks } from './check-disks.js';
 import { checkFirmware, readKernelKind } from './check-firmware.js';
 import { checkNetwork } from './check-network.js';
 import { checkImageFormat, credentialFileSizes, findPathProblems } from './check-paths.js';
-import type { KernelKind } from './pe-sections.js';
 import { checkQemuBinary } from './check-qemu-binary.js';
-import { checkTpm, type TpmChoice } from './check-tpm.js';
 import { checkRamFitsHost } from './check-ram.js';
+import { checkTpm, type TpmChoice } from './check-tpm.js';
+import type { KernelKind } from './pe-sections.js';
 import { MACHINE_DEFAULTS, type ResolvedMachineOptions } from './resolve-options.js';
 import { checkSmbiosCapacity, kernelArgsStringCount, userSmbiosStrings } from './smbios-capacity.js';
 

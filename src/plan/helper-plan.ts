@@ -1,10 +1,10 @@
-import type { VirtiofsdBinary } from './virtiofs-plan.js';
-
 /**
  * A helper daemon QEMU needs before it starts (vhost-device-vsock, swtpm, virtiofsd, …): what to run,
  * where it logs, and the socket whose appearance says it is ready for QEMU to connect. The runtime
  * starts them in plan order, before QEMU, and stops them after QEMU has exited.
  */
+import type { VirtiofsdBinary } from './virtiofs-plan.js';
+
 export interface PlannedHelper {
   /** Short name used in logs, errors and `summary.json` (unique within a machine), e.g. `virtiofsd-root`. */
   name: string;

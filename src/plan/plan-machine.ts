@@ -4,14 +4,14 @@
  * tests can inspect it and the runtime only carries it out.
  */
 import { join } from 'node:path';
+import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
+import type { KernelKind } from '../options/pe-sections.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
+import { planBoot, type BootPlan } from './boot-plan.js';
 import { planCredentials, type GuestPorts, type GuestSshKeys, type PlannedCredential } from './credentials.js';
 import { planExtraDrives, planRootOverlay, type PlannedOverlay } from './disk-plan.js';
 import type { HelperBinaries, PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
-import type { FirmwareDescriptor } from '../host/firmware-descriptors.js';
-import type { KernelKind } from '../options/pe-sections.js';
-import { planBoot, type BootPlan } from './boot-plan.js';
 import { planNetwork } from './network-plan.js';
 import { qemuArguments, type Accelerator } from './qemu-command.js';
 import { planTpm, type TpmPlan } from './tpm-plan.js';

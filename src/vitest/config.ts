@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from '../errors.js';
 import type { DefaultImage } from '../image/default-image.js';
-import type { MachineOptions } from '../options/machine-options.js';
 import { diskNetworkKeysAt } from '../options/disk-network-schema.js';
+import type { MachineOptions } from '../options/machine-options.js';
 import { describeIssues } from '../options/resolve-options.js';
 import { kernelFileSystemProblem } from '../options/check-artifacts-dir.js';
 import { MACHINE_OPTION_NAMES, machineOptionsSchema, milliseconds } from '../options/schema.js';
