@@ -32,9 +32,11 @@ export class BootWatch {
       this.#sign = sign;
       this.#onFatal?.(new BootSignError(sign));
     };
+    // A sign may span lines that arrive in different polls (OVMF's failed boot options, then its
+    // shell): each log is read for signs over its recent lines, not only the newest ones.
     this.#followers = [
-      followFile(layout.consoleLog, (lines) => seen(consoleSign(lines.join('\n')))),
-      followFile(layout.firmwareLog, (lines) => seen(firmwareSign(lines.join('\n')))),
+      followFile(layout.consoleLog, recentLines((text) => seen(consoleSign(text)))),
+      followFile(layout.firmwareLog, recentLines((text) => seen(firmwareSign(text)))),
     ];
     for (const message of notify.messages) seen(notifySign(message));
     this.#unsubscribe = notify.subscribe((message) => seen(notifySign(message)));
@@ -51,4 +53,16 @@ export class BootWatch {
     await Promise.all(this.#followers.map((follower) => follower.stop()));
     return this.#sign;
   }
+}
+
+/** How many of a log's latest lines are read together for a sign. */
+const SIGN_WINDOW_LINES = 200;
+
+/** Hands `read` the latest lines of a log, each time new ones arrive. */
+function recentLines(read: (text: string) => void): (lines: string[]) => void {
+  let window: string[] = [];
+  return (lines) => {
+    window = [...window, ...lines].slice(-SIGN_WINDOW_LINES);
+    read(window.join('\n'));
+  };
 }

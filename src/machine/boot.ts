@@ -30,7 +30,7 @@ import { spawnManaged } from '../process/managed-process.js';
 import { readForwardedPorts } from '../process/port-forwards.js';
 import { QmpClient } from '../process/qmp-client.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
-import { HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
+import { AuthenticationRefusedError, HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
 import { SshSession } from '../ssh/ssh-session.js';
 import { UserSpaceVsock } from '../transport/user-space-vsock.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
@@ -47,6 +47,8 @@ import { StartedMachine } from './started-machine.js';
 /** After READY=1, how long ssh-access.target may still take before SSH is declared missing. */
 const SSH_TARGET_GRACE_MS = 15_000;
 const SSH_RETRY_MS = 250;
+/** How long sshd may refuse the engine's key before that counts as final (tmpfiles writes it early in a boot). */
+const SSH_REFUSED_GRACE_MS = 15_000;
 const SSH_CONNECT_TIMEOUT_MS = 10_000;
 const SSH_HANDSHAKE_TIMEOUT_MS = 30_000;
 const HELPER_READY_TIMEOUT_MS = 10_000;
@@ -213,6 +215,7 @@ async function connectSsh(
   onAttemptFailed: (error: Error) => void,
 ): Promise<SshConnection> {
   let lastError: Error | undefined;
+  let refusedSince: number | undefined;
   while (!signal.aborted && !machineExited()) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
@@ -223,6 +226,9 @@ async function connectSsh(
       lastError = error as Error;
       onAttemptFailed(lastError);
       if (lastError instanceof HostKeyMismatchError) throw hostKeyError(lastError);
+      // Early in a boot sshd may answer before tmpfiles wrote the key; a refusal that lasts is final.
+      refusedSince = lastError instanceof AuthenticationRefusedError ? (refusedSince ?? Date.now()) : undefined;
+      if (refusedSince !== undefined && Date.now() - refusedSince > SSH_REFUSED_GRACE_MS) throw keyRefusedError(lastError);
       await sleep(SSH_RETRY_MS);
     }
   }
@@ -252,6 +258,17 @@ async function failBoot(runtime: MachineRuntime, error: unknown, watch: BootWatc
 /** The sign that explains a failure comes first; what the engine observed (a timeout, QEMU exiting) follows. */
 function headline(reason: string, sign: BootSign | undefined): string {
   return sign && sign.headline !== reason ? `${sign.headline}\n(${reason})` : reason;
+}
+
+/** A key refused for longer than a boot's set-up takes will not be accepted by retrying. */
+function keyRefusedError(error: Error): VmspawnError {
+  return new VmspawnError(
+    `${error.message}. The engine's client key travels in the ssh.authorized_keys.root and ssh.ephemeral-authorized_keys-all ` +
+      "credentials; systemd writes the first to /root/.ssh/authorized_keys only when that file does not exist yet, so a root " +
+      'that already has one (a tree booted with ephemeral: false before, or an image that ships the file) keeps its own keys. ' +
+      'Remove /root/.ssh/authorized_keys from the image or tree, or boot it ephemeral.',
+    { cause: error },
+  );
 }
 
 /** A wrong host key will not become right by retrying. */

@@ -22,6 +22,11 @@ export class HostKeyMismatchError extends VmspawnError {
   override name = 'HostKeyMismatchError';
 }
 
+/** The guest's sshd refused the engine's client key. */
+export class AuthenticationRefusedError extends VmspawnError {
+  override name = 'AuthenticationRefusedError';
+}
+
 /** The server refused to open one more channel on this connection. */
 export class ChannelRefusedError extends VmspawnError {
   override name = 'ChannelRefusedError';
@@ -57,10 +62,13 @@ export class SshConnection {
         settled = true;
         client.end();
         stream.destroy();
+        const refused = (error as Error & { level?: string }).level === 'client-authentication';
         reject(
           hostKeyMismatch
             ? new HostKeyMismatchError('The guest presented an SSH host key other than the one the engine installed (tmpfiles.extra credential); refusing to connect.')
-            : new VmspawnError(`SSH handshake with the guest failed: ${error.message}`, { cause: error }),
+            : refused
+              ? new AuthenticationRefusedError(`The guest's sshd refused the engine's key: ${error.message}`, { cause: error })
+              : new VmspawnError(`SSH handshake with the guest failed: ${error.message}`, { cause: error }),
         );
       };
       client.once('ready', () => {

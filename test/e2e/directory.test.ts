@@ -1,8 +1,9 @@
 /**
  * An OS tree booted from a host directory over virtiofs, with shared folders: the default image's
  * root, unpacked. The first boot is ephemeral with a writable and a read-only bind; the second
- * finds its kernel through a Boot Loader Specification entry and writes to the tree; the third finds
- * a UKI (the UEFI image's) and boots it through UEFI firmware.
+ * finds its kernel through a Boot Loader Specification entry and writes to the tree; the third shows
+ * what that write does to SSH on the next boot; the last finds a UKI (the UEFI image's) and boots it
+ * through UEFI firmware.
  */
 import { createHash } from 'node:crypto';
 import { copyFile, lstat, mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
@@ -126,8 +127,24 @@ describe('directory over virtiofs', () => {
     expect(await leftovers(vm, runtimeDir)).toEqual({ processes: [], mounts: [] });
   });
 
+  test("a tree booted writable before keeps that boot's authorized_keys: the refused key fails the boot fast, saying why", async () => {
+    // systemd writes ssh.authorized_keys.root only where /root/.ssh/authorized_keys is missing, and the
+    // writable boot above left one with its own, now forgotten, key.
+    expect(existsSync(join(tree(), 'root', '.ssh', 'authorized_keys'))).toBe(true);
+    const { initramfs } = await image();
+    const started = Date.now();
+    const failure = await new Machine({ directory: tree(), kernelArgs: initramfs.kernelArgs, artifactsDir: join(workDir(), 'art-refused') })
+      .start()
+      .then(() => new Error('started'), (error: Error) => error);
+    expect(failure.message).toMatch(/^The guest's sshd refused the engine's key: .*\/root\/\.ssh\/authorized_keys/);
+    // Refusals count as final 15 s after the first one, long before bootTimeout.
+    expect(Date.now() - started).toBeLessThan(110_000);
+  });
+
   test('a tree whose boot entry is a UKI boots through UEFI firmware, its root still the share', async () => {
     const { uki } = await uefi();
+    // The remedy the test above was told.
+    await rm(join(tree(), 'root', '.ssh', 'authorized_keys'));
     // As a mkosi-built tree has it: a UKI in /boot/EFI/Linux and no kernel elsewhere.
     await rm(join(tree(), 'boot', 'loader'), { recursive: true });
     await mkdir(join(tree(), 'boot', 'EFI', 'Linux'), { recursive: true });

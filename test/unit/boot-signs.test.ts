@@ -5,6 +5,9 @@ import { expect, test } from 'vitest';
 import { failedUnits, UNIT_FAILED_MESSAGE_ID } from '../../src/journal/failed-units.js';
 import { toJournalEntry } from '../../src/journal/journal-entry.js';
 import { consoleSign, firmwareSign, notifySign } from '../../src/machine/boot-signs.js';
+import { BootWatch } from '../../src/machine/boot-watch.js';
+import { NotifyEvents } from '../../src/notify/notify-events.js';
+import { machineLayout } from '../../src/plan/machine-layout.js';
 import { parseNotifyFields } from '../../src/notify/notify-message.js';
 import { followFile } from '../../src/util/follow-file.js';
 
@@ -85,4 +88,19 @@ test('failed units are read from the journal, each once', () => {
       entry({ MESSAGE_ID: UNIT_FAILED_MESSAGE_ID, UNIT: 'srv.mount' }),
     ]),
   ).toEqual(['srv.mount', 'local-fs.target']);
+});
+
+test('a sign whose lines reach the console in separate polls is still read whole', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'boot-watch-'));
+  const layout = machineLayout(dir, dir);
+  await writeFile(layout.consoleLog, 'BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x6,0x0): Not Found\r\n');
+  const watch = new BootWatch(layout, new NotifyEvents());
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 600)); // more than one poll later
+    await appendFile(layout.consoleLog, 'BdsDxe: starting Boot0002 "EFI Internal Shell" from Fv(7CB8BDC9)\r\nUEFI Interactive Shell v2.2\r\n');
+    await expect(watch.fatal).rejects.toThrow(/fell back to its built-in shell; Boot0001 "UEFI Misc Device": Not Found\)/);
+  } finally {
+    await watch.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
