@@ -164,11 +164,11 @@ export class StartedMachine implements AsyncDisposable {
     const ssh = this.#sshFor(`${what}()`);
     return ssh.withChannel(
       (connection) => connection.sftp(),
-      async (sftp) => {
+      async (session) => {
         try {
-          return await use({ sftp, machine: `machine "${this.name}"` });
+          return await use({ sftp: session.sftp, machine: `machine "${this.name}"` });
         } finally {
-          sftp.end();
+          await session.close();
         }
       },
       `${what}: open an SFTP session`,

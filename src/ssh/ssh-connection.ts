@@ -118,10 +118,32 @@ export class SshConnection {
     });
   }
 
-  /** Opens an SFTP session (a session channel running sshd's sftp subsystem); rejects with {@link ChannelRefusedError} when the server is full. */
-  sftp(): Promise<ssh2.SFTPWrapper> {
+  /**
+   * Opens an SFTP session (a session channel running sshd's sftp subsystem); rejects with
+   * {@link ChannelRefusedError} when the server is full. Its `close()` resolves once the server has
+   * closed the channel, so that the channel is free again for the next command.
+   */
+  sftp(): Promise<{ sftp: ssh2.SFTPWrapper; close: () => Promise<void> }> {
     return new Promise((resolve, reject) => {
-      this.client.sftp((error, sftp) => (error ? reject(refusedOr(error)) : resolve(sftp)));
+      this.client.sftp((error, sftp) => {
+        if (error && /subsystem/i.test(error.message)) {
+          return reject(new VmspawnError(`The guest's sshd offers no SFTP (${error.message}): install sshd's sftp-server in the image (Debian: openssh-sftp-server).`, { cause: error }));
+        }
+        if (error) return reject(refusedOr(error));
+        let closed = false;
+        sftp.once('close', () => (closed = true));
+        const close = () =>
+          new Promise<void>((done) => {
+            if (closed || this.#closed) return done();
+            const stopWatching = this.onClose(() => done());
+            sftp.once('close', () => {
+              stopWatching();
+              done();
+            });
+            sftp.end();
+          });
+        resolve({ sftp, close });
+      });
     });
   }
 

@@ -8,7 +8,7 @@ import { chmod, lstat, mkdir, readFile, readlink, symlink, writeFile } from 'nod
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ExecError } from '../../src/errors.js';
+import { ExecAbortedError, ExecError } from '../../src/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
 import { GuestFileError } from '../../src/ssh/sftp-transfer.js';
@@ -138,7 +138,7 @@ describe('talking to the guest', () => {
     expect(stdout).toBe(`two words|${tricky}|/srv/tree/sub`);
 
     await vm.exec('useradd --create-home --shell /bin/bash tester');
-    const asTester = await vm.exec(['sh', '-c', 'id -un; pwd; printf %s "$GREETING"; touch mine; stat -c %U mine'], {
+    const asTester = await vm.exec(['sh', '-c', 'id -un; pwd; echo "$GREETING"; touch mine; stat -c %U mine'], {
       user: 'tester',
       env: { GREETING: 'hello tester' },
     });
@@ -189,7 +189,8 @@ describe('talking to the guest', () => {
   });
 
   test('forwardPort reaches a guest TCP service from the host, many connections at once', async () => {
-    // An HTTP service on the guest's loopback only, socket-activated: one process per connection.
+    // An HTTP service on the guest's loopback only: systemd-socket-activate runs the script for
+    // each connection, with the connection as its stdin and stdout.
     await vm.writeFile(
       '/usr/local/bin/http-echo',
       [
@@ -205,11 +206,21 @@ describe('talking to the guest', () => {
       ].join('\n'),
       { mode: 0o755 },
     );
-    await vm.writeFile('/etc/systemd/system/http-echo.socket', '[Socket]\nListenStream=127.0.0.1:8080\nAccept=yes\n');
-    await vm.writeFile('/etc/systemd/system/http-echo@.service', '[Service]\nExecStart=/usr/local/bin/http-echo\nStandardInput=socket\nStandardError=journal\n');
     const served = randomBytes(4 * 1024 * 1024);
     await vm.writeFile('/root/served.bin', served);
-    await vm.exec('systemctl daemon-reload && systemctl start http-echo.socket');
+    // The server runs as a command of its own; its "Listening on" line, streamed, says it is ready.
+    const stopServer = new AbortController();
+    let serverLog = '';
+    let listening!: () => void;
+    const ready = new Promise<void>((resolve) => (listening = resolve));
+    const server = vm.exec('exec systemd-socket-activate --listen=127.0.0.1:8080 --accept --inetd /usr/local/bin/http-echo', {
+      signal: stopServer.signal,
+      onStderr: (chunk) => {
+        serverLog += chunk;
+        if (serverLog.includes('Listening on 127.0.0.1:8080')) listening();
+      },
+    });
+    await Promise.race([ready, server.then((result) => Promise.reject(new Error(`the guest's HTTP server ended: ${result.stderr}`)))]);
 
     const forward = await vm.forwardPort(8080);
     expect(forward.port).toBeGreaterThan(0);
@@ -232,6 +243,9 @@ describe('talking to the guest', () => {
 
     await expect(vm.forwardPort(0)).rejects.toThrow(/guestPort: expected a TCP port from 1 to 65535, got 0/);
     await expect(vm.forwardPort(8080, { hostPort: forward.port })).rejects.toThrow(`host port ${forward.port} is in use`);
+
+    stopServer.abort();
+    await expect(server).rejects.toThrow(ExecAbortedError);
 
     // The forward that is left open closes when the machine stops.
     await vm.stop();

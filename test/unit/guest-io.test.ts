@@ -5,10 +5,11 @@
 import { EventEmitter } from 'node:events';
 import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
 import type ssh2 from 'ssh2';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, test } from 'vitest';
 import { InvalidOptionsError } from '../../src/errors.js';
+import type { ExecOptions, GuestPortForward, StartedMachine, WriteFileOptions } from '../../src/machine-api.js';
 import { runOnChannel } from '../../src/ssh/run-command.js';
-import { forwardPortProblems, startPortForward, type GuestPortForward } from '../../src/ssh/ssh-port-forward.js';
+import { forwardPortProblems, startPortForward } from '../../src/ssh/ssh-port-forward.js';
 
 /** A stand-in for an exec channel: the test pushes output and ends it. */
 class FakeChannel extends EventEmitter {
@@ -140,4 +141,18 @@ describe('forwardPort', () => {
       `forwardPort(80) of machine "unit": cannot listen on 127.0.0.1: host port ${first.port} is in use; pass another hostPort, or none for a free one`,
     );
   });
+});
+
+test('the handle\'s guest I/O types: readFile gives bytes or text, and option typos do not compile', () => {
+  expectTypeOf<StartedMachine['readFile']>().toBeCallableWith('/etc/hostname');
+  expectTypeOf<ReturnType<StartedMachine['forwardPort']>>().toEqualTypeOf<Promise<GuestPortForward>>();
+  const declare = (register: (vm: StartedMachine) => Promise<void>) => void register;
+  declare(async (vm) => {
+    expectTypeOf(await vm.readFile('/etc/hostname')).toEqualTypeOf<Buffer>();
+    expectTypeOf(await vm.readFile('/etc/hostname', 'utf8')).toEqualTypeOf<string>();
+  });
+  expectTypeOf<{ env: { A: 'b' }; cwd: '/srv'; user: 'app'; onStdout: (chunk: string) => void }>().toExtend<ExecOptions>();
+  expectTypeOf<{ env: { A: 1 } }>().not.toExtend<ExecOptions>();
+  expectTypeOf<{ mode: 0o644 }>().toExtend<WriteFileOptions>();
+  expectTypeOf<{ mode: '644' }>().not.toExtend<WriteFileOptions>();
 });
