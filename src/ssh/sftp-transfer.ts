@@ -36,8 +36,10 @@ export interface WriteFileOptions {
   mode?: number;
 }
 
-/** Files copied at once within one directory; each is several SFTP round trips. */
-const PARALLEL_FILES = 8;
+/** Entries handled at once within one directory; each is several SFTP round trips. */
+const PARALLEL_ENTRIES = 8;
+/** Files whose bytes move at once in one copy; each keeps up to 2 MiB of requests in flight (ssh2's fastPut/fastGet). */
+const PARALLEL_FILE_TRANSFERS = 4;
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
@@ -47,7 +49,7 @@ type EntryKind = 'file' | 'directory' | 'symlink' | 'other';
 /** Copies the host file, directory tree or link target at `hostPath` to `guestPath`, which names the copy (its parent must exist). */
 export async function copyToGuest(context: TransferContext, hostPath: string, guestPath: string): Promise<void> {
   const source = await hostEntry(hostPath, true);
-  await upload(context, hostPath, guestPath, source);
+  await upload({ ...context, slots: limiter(PARALLEL_FILE_TRANSFERS) }, hostPath, guestPath, source);
 }
 
 /** Copies the guest file, directory tree or link target at `guestPath` to `hostPath`, which names the copy (its parent must exist). */
@@ -58,7 +60,7 @@ export async function copyFromGuest(context: TransferContext, guestPath: string,
   } catch (error) {
     throw new GuestFileError(`copyFrom: the host directory ${dirname(hostPath)} does not exist; create it first`, hostPath, { cause: error });
   }
-  await download(context, guestPath, hostPath, source);
+  await download({ ...context, slots: limiter(PARALLEL_FILE_TRANSFERS) }, guestPath, hostPath, source);
 }
 
 /** The guest file's bytes, or its text in `encoding`. */
@@ -86,7 +88,12 @@ export async function writeGuestFile(context: TransferContext, guestPath: string
   }
 }
 
-async function upload(context: TransferContext, hostPath: string, guestPath: string, source: { kind: EntryKind; mode: number }): Promise<void> {
+/** A copy in progress: the file transfers of one copy share its slots, however deep the tree. */
+interface TreeCopy extends TransferContext {
+  slots: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+async function upload(context: TreeCopy, hostPath: string, guestPath: string, source: { kind: EntryKind; mode: number }): Promise<void> {
   const { sftp } = context;
   try {
     if (source.kind === 'symlink') {
@@ -103,7 +110,7 @@ async function upload(context: TransferContext, hostPath: string, guestPath: str
       // Last, so that a read-only directory could still be filled.
       await sftpCall((done) => sftp.chmod(guestPath, source.mode, done));
     } else {
-      await sftpCall((done) => sftp.fastPut(hostPath, guestPath, { mode: source.mode }, done));
+      await context.slots(() => sftpCall((done) => sftp.fastPut(hostPath, guestPath, { mode: source.mode }, done)));
       // The guest's sshd creates files through its umask, and an existing file keeps its mode.
       await sftpCall((done) => sftp.chmod(guestPath, source.mode, done));
     }
@@ -113,7 +120,7 @@ async function upload(context: TransferContext, hostPath: string, guestPath: str
   }
 }
 
-async function download(context: TransferContext, guestPath: string, hostPath: string, source: { kind: EntryKind; mode: number }): Promise<void> {
+async function download(context: TreeCopy, guestPath: string, hostPath: string, source: { kind: EntryKind; mode: number }): Promise<void> {
   const { sftp } = context;
   try {
     if (source.kind === 'symlink') {
@@ -134,7 +141,7 @@ async function download(context: TransferContext, guestPath: string, hostPath: s
       );
       await chmod(hostPath, source.mode);
     } else {
-      await sftpCall((done) => sftp.fastGet(guestPath, hostPath, { mode: source.mode }, done));
+      await context.slots(() => sftpCall((done) => sftp.fastGet(guestPath, hostPath, { mode: source.mode }, done)));
       await chmod(hostPath, source.mode);
     }
   } catch (error) {
@@ -225,7 +232,7 @@ function sftpCall<T = void>(call: (done: (error: Error | null | undefined, value
   return new Promise<T>((resolve, reject) => call((error, value) => (error ? reject(error) : resolve(value as T))));
 }
 
-/** Runs `work` on every item, at most {@link PARALLEL_FILES} at once; rejects with the first failure once all have settled. */
+/** Runs `work` on every item, at most {@link PARALLEL_ENTRIES} at once; rejects with the first failure once all have settled. */
 async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const failures: unknown[] = [];
@@ -235,6 +242,23 @@ async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<voi
       await work(item).catch((error: unknown) => void failures.push(error));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_FILES, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_ENTRIES, items.length) }, worker));
   if (failures.length > 0) throw failures[0];
+}
+
+/** Runs the work given to it at most `slots` at a time, the rest in the order it came. */
+function limiter(slots: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (work) => {
+    if (running >= slots) await new Promise<void>((resolve) => queue.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
