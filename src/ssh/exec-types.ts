@@ -47,9 +47,13 @@ export interface ExecOptions {
    * Called with each piece of standard output as it arrives (text, split on any byte but never in
    * the middle of a UTF-8 character), for following long commands. `stdout` in the result still
    * holds all of it. A callback that throws abandons the command and `exec` rejects with its error.
+   * @default none
    */
   onStdout?: (chunk: string) => void;
-  /** Like {@link onStdout}, for standard error. */
+  /**
+   * Like {@link onStdout}, for standard error.
+   * @default none
+   */
   onStderr?: (chunk: string) => void;
 }
 
