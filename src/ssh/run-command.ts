@@ -55,13 +55,18 @@ export function runOnChannel(channel: ssh2.ClientChannel, command: RunningComman
       channel.close();
       command.onAbandon();
     };
-    channel.on('data', collect(stdout, options.onStdout, failInCallback));
-    channel.stderr.on('data', collect(stderr, options.onStderr, failInCallback));
+    const stdoutCollector = collect(stdout, options.onStdout, failInCallback);
+    const stderrCollector = collect(stderr, options.onStderr, failInCallback);
+    channel.on('data', stdoutCollector.add);
+    channel.stderr.on('data', stderrCollector.add);
     channel.on('exit', (code: number | null, signalName?: string) => {
       exitCode = code;
       exitSignal = signalName ?? undefined;
     });
     channel.on('close', () => {
+      if (settled) return;
+      stdoutCollector.flush();
+      stderrCollector.flush();
       if (settled) return;
       const result: ExecResult = {
         command: commandLine,
@@ -99,22 +104,30 @@ export function runOnChannel(channel: ssh2.ClientChannel, command: RunningComman
   });
 }
 
-/** A 'data' listener that keeps each chunk and hands it, decoded, to `callback` (if any). */
-function collect(chunks: Buffer[], callback: ((chunk: string) => void) | undefined, onError: (error: unknown) => void): (chunk: Buffer) => void {
-  if (!callback) return (chunk) => chunks.push(chunk);
+/**
+ * A 'data' listener that keeps each chunk and hands it, decoded, to `callback` (if any); `flush`
+ * hands on what an incomplete UTF-8 character at the very end left.
+ */
+function collect(chunks: Buffer[], callback: ((chunk: string) => void) | undefined, onError: (error: unknown) => void): { add: (chunk: Buffer) => void; flush: () => void } {
   // Keeps the bytes of a UTF-8 character that a chunk boundary splits until the rest arrives.
   const decoder = new StringDecoder('utf8');
   let failed = false;
-  return (chunk) => {
-    chunks.push(chunk);
-    if (failed) return;
-    const text = decoder.write(chunk);
-    if (text === '') return;
+  const deliver = (text: string) => {
+    if (!callback || failed || text === '') return;
     try {
       callback(text);
     } catch (error) {
       failed = true;
       onError(error);
     }
+  };
+  return {
+    add: (chunk) => {
+      chunks.push(chunk);
+      if (callback) deliver(decoder.write(chunk));
+    },
+    flush: () => {
+      if (callback) deliver(decoder.end());
+    },
   };
 }

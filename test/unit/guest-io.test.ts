@@ -50,6 +50,16 @@ describe('streamed exec output', () => {
     expect(await result).toMatchObject({ stdout: 'one\ntwo ☃', stderr: 'warning', exitCode: 0 });
   });
 
+  test('an incomplete character at the very end still reaches the callback, as the result has it', async () => {
+    const channel = new FakeChannel();
+    const seen: string[] = [];
+    const result = run(channel, { onStdout: (chunk) => seen.push(chunk), stripFinalNewline: false });
+    channel.emit('data', Buffer.from([0x61, 0xe2, 0x98]));
+    channel.finish(0);
+    expect(seen.join('')).toBe((await result).stdout);
+    expect(seen).toEqual(['a', '\ufffd']);
+  });
+
   test('a callback that throws abandons the command and exec rejects with its error', async () => {
     const channel = new FakeChannel();
     const abandoned: string[] = [];
