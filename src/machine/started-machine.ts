@@ -11,7 +11,7 @@ import type { NotifyEvents } from '../notify/notify-events.js';
 import type { ForwardedPort } from '../process/port-forwards.js';
 import type { QmpClient } from '../process/qmp-client.js';
 import { checkExecOptions } from '../ssh/exec-command-line.js';
-import { copyFromGuest, copyToGuest, readGuestFile, type TransferContext, type WriteFileOptions, writeGuestFile } from '../ssh/sftp-transfer.js';
+import { checkWriteFileOptions, copyFromGuest, copyToGuest, readGuestFile, type TransferContext, type WriteFileOptions, writeGuestFile } from '../ssh/sftp-transfer.js';
 import { toShellCommand } from '../ssh/shell-quote.js';
 import { type ForwardPortOptions, type GuestPortForward, startPortForward } from '../ssh/ssh-port-forward.js';
 import type { ExecOptions, ExecResult, SshSession } from '../ssh/ssh-session.js';
@@ -141,6 +141,7 @@ export class StartedMachine implements AsyncDisposable {
 
   /** Creates or replaces a guest file (owned by root); text is written as UTF-8. */
   async writeFile(guestPath: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void> {
+    checkWriteFileOptions(options ?? {});
     await this.#withSftp('writeFile', (files) => writeGuestFile(files, guestPath, data, options));
   }
 

@@ -7,7 +7,7 @@
 import { chmod, lstat, mkdir, readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import type ssh2 from 'ssh2';
-import { VmspawnError } from '../errors.js';
+import { InvalidOptionsError, VmspawnError } from '../errors.js';
 
 /** A guest or host path could not be read or written; `path` names it. */
 export class GuestFileError extends VmspawnError {
@@ -73,12 +73,18 @@ export async function readGuestFile(context: TransferContext, guestPath: string,
   return encoding === undefined ? data : data.toString(encoding);
 }
 
+/** Throws an {@link InvalidOptionsError} when `mode` is not permission bits. */
+export function checkWriteFileOptions(options: WriteFileOptions): void {
+  const { mode } = options;
+  if (mode !== undefined && (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o7777)) {
+    throw new InvalidOptionsError([{ option: 'mode', message: `expected permission bits from 0 to 0o7777 (e.g. 0o644), got ${String(mode)}` }], 'writeFile options');
+  }
+}
+
 /** Creates or replaces the guest file with `data` (text is written as UTF-8). */
 export async function writeGuestFile(context: TransferContext, guestPath: string, data: string | Uint8Array, options: WriteFileOptions = {}): Promise<void> {
+  checkWriteFileOptions(options);
   const { mode } = options;
-  if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)) {
-    throw new VmspawnError(`writeFile: option mode must be permission bits from 0 to 0o7777 (e.g. 0o644), got ${String(mode)}`);
-  }
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   try {
     await sftpCall((done) => context.sftp.writeFile(guestPath, bytes, { mode: mode ?? 0o666 }, done));
@@ -116,6 +122,7 @@ async function upload(context: TreeCopy, hostPath: string, guestPath: string, so
     }
   } catch (error) {
     if (error instanceof GuestFileError) throw error;
+    if (isHostError(error)) throw new GuestFileError(`copyTo: cannot read ${hostPath} on the host: ${error.message}`, hostPath, { cause: error });
     throw guestError(error, guestPath, context, 'copyTo', 'write');
   }
 }
@@ -146,8 +153,8 @@ async function download(context: TreeCopy, guestPath: string, hostPath: string, 
     }
   } catch (error) {
     if (error instanceof GuestFileError) throw error;
-    if (isSftpError(error)) throw guestError(error, guestPath, context, 'copyFrom', 'read');
-    throw new GuestFileError(`copyFrom: cannot write ${hostPath} on the host: ${(error as Error).message}`, hostPath, { cause: error });
+    if (isHostError(error)) throw new GuestFileError(`copyFrom: cannot write ${hostPath} on the host: ${error.message}`, hostPath, { cause: error });
+    throw guestError(error, guestPath, context, 'copyFrom', 'read');
   }
 }
 
@@ -221,6 +228,11 @@ function guestError(error: unknown, guestPath: string, context: TransferContext,
     message = `cannot ${access} ${guestPath} ${where}: ${(error as Error).message}`;
   }
   return new GuestFileError(`${operation}: ${message}`, guestPath, { cause: error });
+}
+
+/** A failed system call on the host (Node's fs errors), as opposed to an SFTP or SSH failure. */
+function isHostError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
 }
 
 function isSftpError(error: unknown): error is Error & { code: number } {

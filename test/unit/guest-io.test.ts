@@ -9,6 +9,7 @@ import { afterEach, describe, expect, expectTypeOf, test } from 'vitest';
 import { InvalidOptionsError } from '../../src/errors.js';
 import type { ExecOptions, GuestPortForward, StartedMachine, WriteFileOptions } from '../../src/machine-api.js';
 import { runOnChannel } from '../../src/ssh/run-command.js';
+import { checkWriteFileOptions } from '../../src/ssh/sftp-transfer.js';
 import { forwardPortProblems, startPortForward } from '../../src/ssh/ssh-port-forward.js';
 
 /** A stand-in for an exec channel: the test pushes output and ends it. */
@@ -151,6 +152,13 @@ describe('forwardPort', () => {
       `forwardPort(80) of machine "unit": cannot listen on 127.0.0.1: host port ${first.port} is in use; pass another hostPort, or none for a free one`,
     );
   });
+});
+
+test('writeFile takes permission bits as mode, nothing else', () => {
+  expect(() => checkWriteFileOptions({ mode: 0o4755 })).not.toThrow();
+  for (const mode of [-1, 0o10000, 1.5, '644']) {
+    expect(() => checkWriteFileOptions({ mode } as never)).toThrow(`Invalid writeFile options:\n  - mode: expected permission bits from 0 to 0o7777 (e.g. 0o644), got ${mode}`);
+  }
 });
 
 test('the handle\'s guest I/O types: readFile gives bytes or text, and option typos do not compile', () => {
