@@ -1,5 +1,6 @@
 // Talking to the guest, measured on one machine of the default image: copyTo/copyFrom over SFTP,
-// and a stream through forwardPort (a guest TCP echo service) next to the same stream over raw vsock.
+// and a stream through forwardPort to a guest TCP echo service. (No raw vsock echo beside it: an
+// echo through connect() under CPU load can stall, see "User-space vsock" in the README.)
 //   node bench/guest-io.mjs       (after `npm run build`)
 //   BENCH_RUNS=5 BENCH_MIB=64 node bench/guest-io.mjs
 // Prints medians; compare ratios within one run, not absolute numbers across machines.
@@ -28,29 +29,22 @@ const vm = await new Machine({
   ...image.initramfs,
   name: 'bench-guest-io',
   setCredential: {
-    'systemd.extra-unit.echo.socket': '[Socket]\nListenStream=vsock::5000\nAccept=yes\n',
-    'systemd.extra-unit.echo@.service': '[Service]\nExecStart=/usr/bin/cat\nStandardInput=socket\n',
     'systemd.extra-unit.tcp-echo.socket': '[Socket]\nListenStream=127.0.0.1:7000\nAccept=yes\n',
     'systemd.extra-unit.tcp-echo@.service': '[Service]\nExecStart=/usr/bin/cat\nStandardInput=socket\n',
   },
 }).start();
 try {
-  await vm.exec('systemctl start echo.socket tcp-echo.socket');
+  await vm.exec('systemctl start tcp-echo.socket');
   const payload = randomBytes(mib * MiB);
   await writeFile(join(dir, 'up.bin'), payload);
   const forward = await vm.forwardPort(7000);
 
-  const figures = { copyTo: [], copyFrom: [], forward: [], vsock: [] };
+  const figures = { copyTo: [], copyFrom: [], forward: [] };
   for (let run = 0; run < runs; run++) {
     figures.copyTo.push(mib / (await seconds(() => vm.copyTo(join(dir, 'up.bin'), '/root/up.bin'))));
     figures.copyFrom.push(mib / (await seconds(() => vm.copyFrom('/root/up.bin', join(dir, 'down.bin')))));
     if (sha256(await readFile(join(dir, 'down.bin'))) !== sha256(payload)) throw new Error('the copy came back corrupted');
-    const pair = [
-      ['forward', () => echo(connect({ host: '127.0.0.1', port: forward.port }), payload)],
-      ['vsock', async () => echo(await vm.connect(5000), payload)],
-    ];
-    // Alternate the order, so that neither always runs on a warmer machine.
-    for (const [name, action] of run % 2 === 0 ? pair : pair.reverse()) figures[name].push(mib / (await seconds(action)));
+    figures.forward.push(mib / (await seconds(() => echo(connect({ host: '127.0.0.1', port: forward.port }), payload))));
   }
   await forward.close();
 
@@ -59,14 +53,12 @@ try {
   row('copyTo (SFTP), MiB/s', median(figures.copyTo).toFixed(1));
   row('copyFrom (SFTP), MiB/s', median(figures.copyFrom).toFixed(1));
   row('forwardPort echo, MiB/s each way', median(figures.forward).toFixed(1));
-  row('connect() (vsock) echo, MiB/s each way', median(figures.vsock).toFixed(1));
-  row('ratio forwardPort / vsock', (median(figures.forward) / median(figures.vsock)).toFixed(2));
 } finally {
   await vm.stop();
   await rm(dir, { recursive: true, force: true });
 }
 
-/** Sends `payload` through a guest echo service and reads it back, checking the SHA-256. */
+/** Sends `payload` through the guest's echo service and reads it back, checking the SHA-256. */
 async function echo(stream, payload) {
   const received = createHash('sha256');
   let count = 0;
