@@ -8,6 +8,8 @@ export type { ExtraDrive, ImageFormat, KvmSetting, MachineOptions, NetworkSettin
 export { listFirmware, type FirmwareDescriptor } from './host/firmware-descriptors.js';
 export type { ForwardedPort } from './process/port-forwards.js';
 export type { ExecOptions, ExecResult } from './ssh/exec-types.js';
+export { GuestFileError, type WriteFileOptions } from './ssh/sftp-transfer.js';
+export type { ForwardPortOptions, GuestPortForward } from './ssh/ssh-port-forward.js';
 export type { ConnectOptions } from './transport/vsock-transport.js';
 export type { JournalEntry, JournalMatch, PriorityName } from './journal/journal-entry.js';
 export type { MachineJournal } from './journal/machine-journal.js';

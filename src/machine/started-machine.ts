@@ -10,7 +10,10 @@ import type { MachineJournal } from '../journal/machine-journal.js';
 import type { NotifyEvents } from '../notify/notify-events.js';
 import type { ForwardedPort } from '../process/port-forwards.js';
 import type { QmpClient } from '../process/qmp-client.js';
+import { checkExecOptions } from '../ssh/exec-command-line.js';
+import { checkWriteFileOptions, copyFromGuest, copyToGuest, readGuestFile, type TransferContext, type WriteFileOptions, writeGuestFile } from '../ssh/sftp-transfer.js';
 import { toShellCommand } from '../ssh/shell-quote.js';
+import { type ForwardPortOptions, type GuestPortForward, startPortForward } from '../ssh/ssh-port-forward.js';
 import type { ExecOptions, ExecResult, SshSession } from '../ssh/ssh-session.js';
 import type { ConnectOptions, VsockTransport } from '../transport/vsock-transport.js';
 import type { WaitOptions } from '../util/event-log.js';
@@ -89,6 +92,7 @@ export class StartedMachine implements AsyncDisposable {
   async exec(command: string | readonly string[], options?: ExecOptions): Promise<ExecResult> {
     if (!this.ssh) throw new MachineStateError('exec() needs SSH, which is off for this machine (ssh: false).');
     if (this.runtime.state !== 'running') throw new MachineStateError(`exec() on a machine that is ${this.#describeState()}.`);
+    checkExecOptions(options ?? {});
     try {
       return await this.ssh.exec(command, options);
     } catch (error) {
@@ -112,6 +116,70 @@ export class StartedMachine implements AsyncDisposable {
     giveUp.abort();
     if (!exit || exit.endedBy === 'guest' || exit.endedBy === 'shutdown') return error;
     return new MachineEndedError(toShellCommand(command), exit, { cause: error });
+  }
+
+  /**
+   * Copies a host file or directory tree to the guest over SFTP. `guestPath` is the path of the copy
+   * (its parent must exist; an existing directory there is merged into). Permission bits are kept;
+   * symbolic links inside a directory are copied as links. Guest files belong to root.
+   */
+  async copyTo(hostPath: string, guestPath: string): Promise<void> {
+    await this.#withSftp('copyTo', (files) => copyToGuest(files, hostPath, guestPath));
+  }
+
+  /** Copies a guest file or directory tree to the host, like {@link copyTo} the other way. */
+  async copyFrom(guestPath: string, hostPath: string): Promise<void> {
+    await this.#withSftp('copyFrom', (files) => copyFromGuest(files, guestPath, hostPath));
+  }
+
+  /** Reads a guest file: its bytes, or its text in `encoding`. */
+  readFile(guestPath: string): Promise<Buffer>;
+  readFile(guestPath: string, encoding: BufferEncoding): Promise<string>;
+  async readFile(guestPath: string, encoding?: BufferEncoding): Promise<Buffer | string> {
+    return this.#withSftp('readFile', (files) => readGuestFile(files, guestPath, encoding));
+  }
+
+  /** Creates or replaces a guest file (owned by root); text is written as UTF-8. */
+  async writeFile(guestPath: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void> {
+    checkWriteFileOptions(options ?? {});
+    await this.#withSftp('writeFile', (files) => writeGuestFile(files, guestPath, data, options));
+  }
+
+  /**
+   * Listens on a host port on 127.0.0.1 that reaches guest TCP port `guestPort` through the SSH
+   * connection (no guest network needed). Closed by `close()` or when the machine stops.
+   */
+  async forwardPort(guestPort: number, options: ForwardPortOptions = {}): Promise<GuestPortForward> {
+    const ssh = this.#sshFor('forwardPort()');
+    const forward = await startPortForward(guestPort, options, {
+      openChannel: async (host, port, origin) => (await ssh.anyConnection()).forwardOut(host, port, origin),
+      log: (message) => this.runtime.log.info(message),
+      machine: `machine "${this.name}"`,
+    });
+    ssh.onClose(() => void forward.close());
+    return forward;
+  }
+
+  /** Runs `use` with an SFTP session on a channel of the machine's SSH connection. */
+  #withSftp<T>(what: string, use: (files: TransferContext) => Promise<T>): Promise<T> {
+    const ssh = this.#sshFor(`${what}()`);
+    return ssh.withChannel(
+      (connection) => connection.sftp(),
+      async (session) => {
+        try {
+          return await use({ sftp: session.sftp, machine: `machine "${this.name}"` });
+        } finally {
+          await session.close();
+        }
+      },
+      `${what}: open an SFTP session`,
+    );
+  }
+
+  #sshFor(what: string): SshSession {
+    if (!this.ssh) throw new MachineStateError(`${what} needs SSH, which is off for this machine (ssh: false).`);
+    if (this.runtime.state !== 'running') throw new MachineStateError(`${what} on a machine that is ${this.#describeState()}.`);
+    return this.ssh;
   }
 
   #describeState(): string {

@@ -2,6 +2,7 @@
  * One command on one SSH channel: collect its output, report how it ended, and abandon it on a
  * timeout or an abort signal.
  */
+import { StringDecoder } from 'node:string_decoder';
 import type ssh2 from 'ssh2';
 import { ExecAbortedError, ExecConnectionLostError, ExecError } from '../errors.js';
 import type { ExecOptions, ExecResult } from './exec-types.js';
@@ -48,13 +49,25 @@ export function runOnChannel(channel: ssh2.ClientChannel, command: RunningComman
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
 
-    channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-    channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    // A callback that throws ends the command with its error; the rest of the output is dropped.
+    const failInCallback = (error: unknown) => {
+      finish({ error: error instanceof Error ? error : new Error(String(error)) });
+      channel.close();
+      command.onAbandon();
+    };
+    const stdoutCollector = collect(stdout, options.onStdout, failInCallback);
+    const stderrCollector = collect(stderr, options.onStderr, failInCallback);
+    channel.on('data', stdoutCollector.add);
+    channel.stderr.on('data', stderrCollector.add);
     channel.on('exit', (code: number | null, signalName?: string) => {
       exitCode = code;
       exitSignal = signalName ?? undefined;
     });
     channel.on('close', () => {
+      if (settled) return;
+      stdoutCollector.flush();
+      stderrCollector.flush();
+      if (settled) return;
       const result: ExecResult = {
         command: commandLine,
         stdout: text(stdout),
@@ -89,4 +102,32 @@ export function runOnChannel(channel: ssh2.ClientChannel, command: RunningComman
     };
     channel.end(options.input === undefined ? undefined : Buffer.from(options.input));
   });
+}
+
+/**
+ * A 'data' listener that keeps each chunk and hands it, decoded, to `callback` (if any); `flush`
+ * hands on what an incomplete UTF-8 character at the very end left.
+ */
+function collect(chunks: Buffer[], callback: ((chunk: string) => void) | undefined, onError: (error: unknown) => void): { add: (chunk: Buffer) => void; flush: () => void } {
+  // Keeps the bytes of a UTF-8 character that a chunk boundary splits until the rest arrives.
+  const decoder = new StringDecoder('utf8');
+  let failed = false;
+  const deliver = (text: string) => {
+    if (!callback || failed || text === '') return;
+    try {
+      callback(text);
+    } catch (error) {
+      failed = true;
+      onError(error);
+    }
+  };
+  return {
+    add: (chunk) => {
+      chunks.push(chunk);
+      if (callback) deliver(decoder.write(chunk));
+    },
+    flush: () => {
+      if (callback) deliver(decoder.end());
+    },
+  };
 }

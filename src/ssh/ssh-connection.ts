@@ -114,14 +114,46 @@ export class SshConnection {
   /** Opens a session channel running `command`; rejects with {@link ChannelRefusedError} when the server is full. */
   exec(command: string): Promise<ssh2.ClientChannel> {
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (error, channel) => {
-        if (!error) return resolve(channel);
-        // ssh2 reports a refused channel as "(SSH) Channel open failure: …" with the protocol's reason code.
-        if ('reason' in error || /channel open failure/i.test(error.message)) {
-          return reject(new ChannelRefusedError(`The guest's sshd refused a new channel: ${error.message}`, { cause: error }));
+      this.client.exec(command, (error, channel) => (error ? reject(refusedOr(error)) : resolve(channel)));
+    });
+  }
+
+  /**
+   * Opens an SFTP session (a session channel running sshd's sftp subsystem); rejects with
+   * {@link ChannelRefusedError} when the server is full. Its `close()` resolves once the server has
+   * closed the channel, so that the channel is free again for the next command.
+   */
+  sftp(): Promise<{ sftp: ssh2.SFTPWrapper; close: () => Promise<void> }> {
+    return new Promise((resolve, reject) => {
+      this.client.sftp((error, sftp) => {
+        if (error && /subsystem/i.test(error.message)) {
+          return reject(new VmspawnError(`The guest's sshd offers no SFTP (${error.message}): install sshd's sftp-server in the image (Debian: openssh-sftp-server).`, { cause: error }));
         }
-        reject(error);
+        if (error) return reject(refusedOr(error));
+        let closed = false;
+        sftp.once('close', () => (closed = true));
+        const close = () =>
+          new Promise<void>((done) => {
+            if (closed || this.#closed) return done();
+            const stopWatching = this.onClose(() => done());
+            sftp.once('close', () => {
+              stopWatching();
+              done();
+            });
+            sftp.end();
+          });
+        resolve({ sftp, close });
       });
+    });
+  }
+
+  /**
+   * Opens a `direct-tcpip` channel to `host:port` as the guest sees it (sshd connects there). sshd
+   * does not count these channels against `MaxSessions`. `origin` is the host-side peer, for the guest's logs.
+   */
+  forwardOut(host: string, port: number, origin: { address: string; port: number }): Promise<ssh2.ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut(origin.address, origin.port, host, port, (error, channel) => (error ? reject(error) : resolve(channel)));
     });
   }
 
@@ -129,4 +161,13 @@ export class SshConnection {
     this.#closedOnPurpose = true;
     this.client.end();
   }
+}
+
+/** A {@link ChannelRefusedError} when the server refused to open a channel, else `error` itself. */
+function refusedOr(error: Error): Error {
+  // ssh2 reports a refused channel as "(SSH) Channel open failure: …" with the protocol's reason code.
+  if ('reason' in error || /channel open failure/i.test(error.message)) {
+    return new ChannelRefusedError(`The guest's sshd refused a new channel: ${error.message}`, { cause: error });
+  }
+  return error;
 }

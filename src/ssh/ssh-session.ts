@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExecAbortedError, MachineStateError, VmspawnError } from '../errors.js';
+import { checkExecOptions, remoteCommandLine } from './exec-command-line.js';
 import type { ExecOptions, ExecResult } from './exec-types.js';
 import { runOnChannel } from './run-command.js';
 import { quoteArgument, toShellCommand } from './shell-quote.js';
@@ -39,6 +40,7 @@ interface Waiter {
 export class SshSession {
   readonly #connections: SshConnection[] = [];
   readonly #waiters = new Set<Waiter>();
+  readonly #closeListeners = new Set<() => void>();
   #connecting: Promise<void> | undefined;
   #closed = false;
 
@@ -62,15 +64,17 @@ export class SshSession {
   /** Runs `command` (a shell command line, or an argument vector that is quoted for the shell). */
   async exec(command: string | readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const commandLine = toShellCommand(command);
+    checkExecOptions(options);
     if (this.#closed) throw new MachineStateError(`Cannot run "${commandLine}": the SSH session of this machine is closed.`);
     const started = performance.now();
     const deadline = options.timeout === undefined ? undefined : started + options.timeout;
-    const abandonable = deadline !== undefined || options.signal !== undefined;
+    // A callback that throws abandons its command too.
+    const abandonable = deadline !== undefined || options.signal !== undefined || options.onStdout !== undefined || options.onStderr !== undefined;
     // sshd ignores signal requests for commands without a terminal, so a command that may be
     // abandoned runs with a marker in its environment, which its descendants inherit and by
     // which they are found and killed.
     const marker = abandonable ? `VMSPAWN_EXEC_ID=${randomUUID()}` : undefined;
-    const remoteCommand = marker ? `exec env ${marker} "$SHELL" -c ${quoteArgument(commandLine)}` : commandLine;
+    const remoteCommand = remoteCommandLine(commandLine, options, marker);
 
     const abandoned = (reason: 'timeout' | 'aborted') => new ExecAbortedError(commandLine, reason, '', '', options.timeout);
     for (let attempt = 1; ; attempt++) {
@@ -114,8 +118,70 @@ export class SshSession {
     return 'connection-lost';
   }
 
+  /**
+   * Runs `use` on a session channel that `open` opens on a connection with a free one (SFTP), and
+   * releases it once `use` settles. Waits for a free channel like {@link exec}.
+   */
+  async withChannel<Channel, Result>(
+    open: (connection: SshConnection) => Promise<Channel>,
+    use: (channel: Channel) => Promise<Result>,
+    what: string,
+  ): Promise<Result> {
+    if (this.#closed) throw new MachineStateError(`Cannot ${what}: the SSH session of this machine is closed.`);
+    const abandoned = () => new MachineStateError(`Cannot ${what}: no SSH channel was free.`);
+    for (let attempt = 1; ; attempt++) {
+      const connection = await this.#acquire(undefined, undefined, abandoned);
+      try {
+        let channel: Channel;
+        try {
+          channel = await open(connection);
+        } catch (error) {
+          if (error instanceof ChannelRefusedError && connection.channels > 1) {
+            connection.capacity = Math.max(1, connection.channels - 1);
+            this.options.log(`ssh: the guest's sshd allows ${connection.capacity} channels per connection`);
+            continue;
+          }
+          if (connection.closed && attempt < MAX_CONNECTIONS) continue;
+          throw new VmspawnError(`Cannot ${what}: ${(error as Error).message}`, { cause: error });
+        }
+        return await use(channel);
+      } finally {
+        this.#release(connection);
+      }
+    }
+  }
+
+  /**
+   * A connection that is up, opened when none is, for channels that sshd does not count against
+   * `MaxSessions` (TCP forwarding): no channel is reserved.
+   */
+  async anyConnection(): Promise<SshConnection> {
+    for (;;) {
+      if (this.#closed) throw new MachineStateError('The SSH session of this machine was closed.');
+      const open = this.#connections.find((connection) => !connection.closed);
+      if (open) return open;
+      if (!this.#connecting) {
+        this.#connecting = this.#openConnection().finally(() => {
+          this.#connecting = undefined;
+          this.#wakeAll();
+        });
+      }
+      await this.#connecting;
+    }
+  }
+
+  /** Calls `listener` once when the session is closed (the machine stopped). */
+  onClose(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#closeListeners.add(listener);
+  }
+
   /** Closes every connection; later commands fail. */
   close(): void {
+    if (!this.#closed) {
+      for (const listener of this.#closeListeners) listener();
+      this.#closeListeners.clear();
+    }
     this.#closed = true;
     for (const connection of this.#connections) connection.close();
     for (const waiter of this.#waiters) waiter.wake();
