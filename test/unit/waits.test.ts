@@ -199,12 +199,18 @@ describe('the wait loop', () => {
     expect(calls).toBe(2);
   });
 
-  test('a machine that is stopping ends the wait with the reason', async () => {
+  test('a check that finds the machine stopping ends the wait with how the machine ended', async () => {
+    let endMachine: (exit: MachineExit) => void = () => undefined;
+    const ended = new Promise<MachineExit>((resolve) => {
+      endMachine = resolve;
+    });
     const error = await waitUntil(async () => {
+      setTimeout(() => endMachine({ endedBy: 'guest', reason: 'the guest powered off', exitStatus: 0, qemuExitCode: 0, qemuSignal: undefined }), 20);
       throw new MachineStateError('exec() on a machine that is stopping.');
-    }, plan(5000)).catch((e: unknown) => e);
+    }, plan(60_000, { ended })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MachineEndedWhileWaitingError);
-    expect((error as Error).message).toBe('Stopped waiting for the thing: exec() on a machine that is stopping. Nothing was observed yet.');
+    expect((error as MachineEndedWhileWaitingError).exit?.endedBy).toBe('guest');
+    expect((error as Error).message).toBe('Stopped waiting for the thing: the machine ended (the guest powered off). Nothing was observed yet.');
   });
 });
 

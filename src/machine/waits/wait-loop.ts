@@ -5,6 +5,7 @@
  * says what the last check saw.
  */
 import { ExecConnectionLostError, MachineEndedError, MachineStateError } from '../../errors.js';
+import { settlesWithin } from '../../util/within.js';
 import type { MachineExit } from '../summary.js';
 import { pollDelay } from './backoff.js';
 import { MachineEndedWhileWaitingError, MachineWaitTimeoutError } from './wait-errors.js';
@@ -62,7 +63,7 @@ export async function waitUntil<T>(check: (signal: AbortSignal) => Promise<Check
   try {
     for (let attempt = 1; ; attempt++) {
       nudged = false;
-      const outcome = await Promise.race([guarded(check, stop.signal, waitingFor, () => lastObserved), stopped]);
+      const outcome = await Promise.race([guarded(check, stop.signal, plan, () => lastObserved), stopped]);
       checks++;
       if (outcome.done) return outcome.value;
       lastObserved = outcome.observed;
@@ -91,21 +92,32 @@ export async function waitUntil<T>(check: (signal: AbortSignal) => Promise<Check
 }
 
 /**
+ * How long a check that found the machine going away (stopping, or the guest shut down under it)
+ * waits for QEMU to exit, so that the error can say how the machine ended.
+ */
+const GOING_AWAY_GRACE_MS = 5_000;
+
+/**
  * Runs one check: a lost SSH connection (sshd restarted) is something seen, and the next check
  * connects again; a machine that is going away ends the wait.
  */
 async function guarded<T>(
   check: (signal: AbortSignal) => Promise<CheckOutcome<T>>,
   signal: AbortSignal,
-  waitingFor: string,
+  plan: WaitPlan,
   lastObserved: () => string | undefined,
 ): Promise<CheckOutcome<T>> {
+  const { waitingFor } = plan;
   try {
     return await check(signal);
   } catch (error) {
     if (signal.aborted) throw error;
+    if (error instanceof ExecConnectionLostError && error.reason === 'connection-lost') {
+      return { done: false, observed: 'the SSH connection to the guest was lost during a check (was sshd restarted?)' };
+    }
+    // Once QEMU exits, the wait ends with how the machine ended (the race in waitUntil).
+    if (error instanceof ExecConnectionLostError || error instanceof MachineStateError) await settlesWithin(plan.ended, GOING_AWAY_GRACE_MS);
     if (error instanceof ExecConnectionLostError) {
-      if (error.reason === 'connection-lost') return { done: false, observed: 'the SSH connection to the guest was lost during a check (was sshd restarted?)' };
       throw new MachineEndedWhileWaitingError(waitingFor, 'the guest shut down', lastObserved(), undefined, { cause: error });
     }
     if (error instanceof MachineEndedError) {
