@@ -17,8 +17,8 @@ const workDir = useWorkDir('vmspawn-waits-');
  * Runs `command` in the guest `seconds` from now, from a transient timer. A timer's default accuracy
  * is a minute (systemd bunches wake-ups together): these have to fire on time.
  */
-async function later(vm: StartedMachine, seconds: number, unit: string, command: string[]): Promise<void> {
-  await vm.exec(['systemd-run', `--on-active=${seconds}`, '--timer-property=AccuracySec=10ms', `--unit=${unit}`, '--', ...command]);
+async function later(vm: StartedMachine, seconds: number, unit: string, command: string[], options: string[] = []): Promise<void> {
+  await vm.exec(['systemd-run', `--on-active=${seconds}`, '--timer-property=AccuracySec=10ms', `--unit=${unit}`, ...options, '--', ...command]);
 }
 
 describe('waits on a booted machine', () => {
@@ -45,7 +45,7 @@ describe('waits on a booted machine', () => {
   test('waitForUnit: a target from notify, a service that starts later, then stops', async () => {
     await expect(vm.waitForUnit('multi-user.target')).resolves.toMatchObject({ unit: 'multi-user.target', activeState: 'active' });
 
-    await later(vm, 3, 'late-app', ['/usr/bin/sleep', 'infinity']);
+    await later(vm, 5, 'late-app', ['/usr/bin/sleep', 'infinity']);
     expect((await vm.exec(['systemctl', 'is-active', 'late-app.service'], { reject: false })).stdout).toBe('inactive');
     const status = await vm.waitForUnit('late-app');
     expect(status).toMatchObject({ unit: 'late-app.service', loadState: 'loaded', activeState: 'active', subState: 'running' });
@@ -55,7 +55,8 @@ describe('waits on a booted machine', () => {
   });
 
   test('waitForUnit: a unit that fails ends the wait before its timeout, with its status and journal', async () => {
-    await later(vm, 2, 'doomed', ['/bin/sh', '-c', 'echo doomed-says-goodbye; exit 3']);
+    // A oneshot service is activating until its command exits, then failed: it is never active.
+    await later(vm, 2, 'doomed', ['/bin/sh', '-c', 'echo doomed-says-goodbye; exit 3'], ['--service-type=oneshot']);
     const error = await vm.waitForUnit('doomed', { timeout: 120_000 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UnitFailedError);
     const failure = error as UnitFailedError;
@@ -69,7 +70,7 @@ describe('waits on a booted machine', () => {
   });
 
   test('waitForFile, waitUntilSucceeds and waitUntilFails see what a timer does later', async () => {
-    await later(vm, 3, 'late-file', ['/usr/bin/touch', '/run/late-file']);
+    await later(vm, 5, 'late-file', ['/usr/bin/touch', '/run/late-file']);
     await expect(vm.exec(['test', '-e', '/run/late-file'], { reject: false })).resolves.toMatchObject({ exitCode: 1 });
     await vm.waitForFile('/run/late-file');
 
@@ -86,7 +87,7 @@ describe('waits on a booted machine', () => {
   test('waitForPort sees a TCP listener that starts later', async () => {
     const before = await vm.exec('cat /proc/net/tcp /proc/net/tcp6', { reject: false });
     expect(before.stdout).not.toMatch(/:1FBB 0+:0000 0A/);
-    await later(vm, 3, 'late-listen', ['/usr/bin/systemctl', 'start', 'late-port.socket']);
+    await later(vm, 5, 'late-listen', ['/usr/bin/systemctl', 'start', 'late-port.socket']);
     const sockets = await vm.waitForPort(8123);
     expect(sockets.map((socket) => socket.port)).toContain(8123);
     expect(sockets.every((socket) => socket.address === '::' || socket.address === '0.0.0.0')).toBe(true);
