@@ -2,13 +2,13 @@
  * `waitForUnit()`: waits for a systemd unit to be active, inactive or failed. The guest's system
  * manager reports only targets over notify (`X_SYSTEMD_UNIT_ACTIVE=`/`X_SYSTEMD_UNIT_INACTIVE=`),
  * so a target reported active needs no command at all; everything else is read with `systemctl show`
- * over SSH, checked again on the backoff schedule and at once whenever a notify message or a
- * forwarded journal entry names the unit. A unit that enters `failed` ends the wait at once (unless
- * failing is what is awaited), with its `systemctl status` and last journal lines.
+ * over SSH, checked again on the backoff schedule, and at once whenever a notify message names the
+ * unit or the system manager logs about it (a forwarded journal entry with `UNIT=`). A unit that
+ * enters `failed` ends the wait at once (unless failing is what is awaited), with its
+ * `systemctl status` and last journal lines.
  */
 import { MachineStateError } from '../../errors.js';
 import { UNIT_FAILED_MESSAGE_ID } from '../../journal/failed-units.js';
-import { matchesEntry } from '../../journal/journal-entry.js';
 import { activatedUnitOf, deactivatedUnitOf } from '../../notify/notify-message.js';
 import { UnitFailedError, formatJournalLine } from './wait-errors.js';
 import type { WaitContext } from './wait-context.js';
@@ -79,8 +79,10 @@ export async function waitForUnit(context: WaitContext, name: string, options: U
       const stopNotify = context.notify.subscribe((message) => {
         if (activatedUnitOf(message) === unit || deactivatedUnitOf(message) === unit) nudge();
       });
+      // The system manager's own entries about the unit (UNIT=): starts, stops, failures. The
+      // unit's output (_SYSTEMD_UNIT=) says nothing about its state and may come in floods.
       const stopJournal = context.journal.subscribe((entry) => {
-        if (matchesEntry(entry, { unit })) nudge();
+        if (entry.fields.UNIT === unit) nudge();
       });
       return () => {
         stopNotify();
