@@ -18,6 +18,12 @@ export type { NotifyEvents } from './notify/notify-events.js';
 export type { NotifyMessage } from './notify/notify-message.js';
 export type { QmpClient, QmpEvent } from './process/qmp-client.js';
 export type { WaitOptions } from './util/event-log.js';
+export type { ConsoleWaitOptions } from './machine/waits/console-wait.js';
+export type { ListeningSocket } from './machine/waits/proc-net-tcp.js';
+export type { UnitState, UnitStatus } from './machine/waits/unit-state.js';
+export type { UnitWaitOptions } from './machine/waits/unit-wait.js';
+export type { GuestWaitOptions } from './machine/waits/wait-options.js';
+export { MachineEndedWhileWaitingError, MachineWaitTimeoutError, UnitFailedError } from './machine/waits/wait-errors.js';
 export { defaultImage, type BootSource, type DefaultImage, type DefaultImageManifest, type DefaultImageOptions } from './image/default-image.js';
 export { uefiImage, type UefiImage, type UefiImageManifest, type UefiImageOptions } from './image/uefi-image.js';
 export {

@@ -19,6 +19,13 @@ import type { ConnectOptions, VsockTransport } from '../transport/vsock-transpor
 import type { WaitOptions } from '../util/event-log.js';
 import type { MachineRuntime, RuntimeState as MachineState } from './machine-runtime.js';
 import type { MachineExit, MachineSummary } from './summary.js';
+import { waitForConsole, type ConsoleWaitOptions } from './waits/console-wait.js';
+import { waitForFile, waitForPort, waitUntilFails, waitUntilSucceeds } from './waits/guest-waits.js';
+import type { ListeningSocket } from './waits/proc-net-tcp.js';
+import type { UnitStatus } from './waits/unit-state.js';
+import { waitForUnit, type UnitWaitOptions } from './waits/unit-wait.js';
+import type { WaitContext } from './waits/wait-context.js';
+import type { GuestWaitOptions } from './waits/wait-options.js';
 
 export type { RuntimeState as MachineState } from './machine-runtime.js';
 
@@ -221,6 +228,62 @@ export class StartedMachine implements AsyncDisposable {
   /** Resolves with the first matching journal entry, already received or still to come. */
   waitForJournal(match: JournalMatch, options?: WaitOptions): Promise<JournalEntry> {
     return this.runtime.journal.waitFor(match, options);
+  }
+
+  // Waits: each has a timeout (60 s by default) and ends at once, with what it last observed, when
+  // the machine ends or the signal aborts. See src/machine/waits/.
+
+  /**
+   * Resolves when systemd unit `name` (`ssh` means `ssh.service`) is in `state` (`'active'` by
+   * default), with its `systemctl show` state. Rejects at once with a UnitFailedError (its
+   * `systemctl status` and last journal lines) when the unit enters `failed`, unless `failed` is
+   * awaited. Targets reported over notify need no command; other units are read over SSH.
+   * Times out after `timeout` ms (default 60 s).
+   */
+  waitForUnit(name: string, options?: UnitWaitOptions): Promise<UnitStatus> {
+    return waitForUnit(this.#waitContext(), name, options);
+  }
+
+  /** Resolves when `path` exists in the guest. Times out after `timeout` ms (default 60 s). */
+  waitForFile(path: string, options?: GuestWaitOptions): Promise<void> {
+    return waitForFile(this.#waitContext(), path, options);
+  }
+
+  /** Resolves with the sockets listening on guest TCP `port` (IPv4 or IPv6) once there is one. Times out after `timeout` ms (default 60 s). */
+  waitForPort(port: number, options?: GuestWaitOptions): Promise<ListeningSocket[]> {
+    return waitForPort(this.#waitContext(), port, options);
+  }
+
+  /** Runs `command` (as {@link exec} does) until it exits 0; resolves with that result. Times out after `timeout` ms (default 60 s). */
+  waitUntilSucceeds(command: string | readonly string[], options?: GuestWaitOptions): Promise<ExecResult> {
+    return waitUntilSucceeds(this.#waitContext(), command, options);
+  }
+
+  /** Runs `command` until it fails; resolves with that result. Times out after `timeout` ms (default 60 s). */
+  waitUntilFails(command: string | readonly string[], options?: GuestWaitOptions): Promise<ExecResult> {
+    return waitUntilFails(this.#waitContext(), command, options);
+  }
+
+  /**
+   * Resolves with the first line of the serial console (console.log, colour codes removed) that
+   * contains `pattern` or matches it; lines printed before the call count unless `since: 'now'`.
+   * Times out after `timeout` ms (default 60 s).
+   */
+  waitForConsole(pattern: string | RegExp, options?: ConsoleWaitOptions): Promise<string> {
+    return waitForConsole(this.#waitContext(), pattern, options);
+  }
+
+  #waitContext(): WaitContext {
+    const { runtime } = this;
+    return {
+      exec: (command, options) => this.exec(command, options),
+      hasSsh: this.ssh !== undefined,
+      notify: runtime.notify,
+      journal: runtime.journal,
+      forwardJournal: runtime.options.forwardJournal,
+      consoleLog: runtime.layout.consoleLog,
+      ended: runtime.ended,
+    };
   }
 
   /** The last `lines` lines of the guest console. */

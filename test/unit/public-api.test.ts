@@ -12,6 +12,7 @@ import {
   type JournalSuppression,
   type MachineOptions,
   type StartedMachine,
+  type UnitStatus,
   type VmTestOptions,
 } from '../../src/index.js';
 
@@ -52,6 +53,13 @@ vitestTest('test.vm and the machine handle', () => {
       expectTypeOf(vm.journal.suppressed).toEqualTypeOf<JournalSuppression>();
       expectTypeOf(vm.journal.suppressed.byUnit['app.service']).toEqualTypeOf<number | undefined>();
       expectTypeOf(await vm.shutdown()).toEqualTypeOf<number | undefined>();
+      expectTypeOf(await vm.waitForUnit('ssh', { state: 'failed', timeout: 5_000 })).toEqualTypeOf<UnitStatus>();
+      expectTypeOf(await vm.waitUntilSucceeds(['true'])).toEqualTypeOf<ExecResult>();
+      expectTypeOf(await vm.waitForConsole(/login:/, { since: 'now' })).toBeString();
+      // @ts-expect-error not a state waitForUnit knows
+      await vm.waitForUnit('ssh', { state: 'running' });
+      // @ts-expect-error since takes 'boot' or 'now'
+      await vm.waitForConsole('x', { since: 'later' });
     });
     test.vm.skip.concurrent('chained', { ram: '512M', timeout: 1 }, async ({ vm }) => void vm);
     test.vm.for([1, 2])('for %i', async (item, { vm }) => {
