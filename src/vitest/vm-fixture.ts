@@ -4,8 +4,8 @@
  * the artifacts. A boot that outlives the test's timeout is aborted through the test's signal.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { inject, recordArtifact, type TestContext } from 'vitest';
+import { join } from 'node:path';
+import { inject, type TestContext } from 'vitest';
 import { InvalidOptionsError } from '../errors.js';
 import { defaultImage } from '../image/default-image.js';
 import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
@@ -14,6 +14,7 @@ import type { StartedMachine } from '../machine/started-machine.js';
 import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
+import { reportKeptArtifacts } from './artifacts-report.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
 import { mergeMachineOptions } from './merge-options.js';
 import { rejectUnknownTestOptions } from './test-options.js';
@@ -63,13 +64,11 @@ export async function startTestMachine(
   if (unusable) throw new InvalidOptionsError([unusable], 'vitest-vmspawn plugin options');
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
-  if (config.preserveArtifacts !== 'never') {
-    // Annotated now, while the test runs: vitest accepts annotations only until the result is known.
-    // Its default reporter shows them with failed tests, which are the ones whose artifacts are kept.
-    const kept = config.preserveArtifacts === 'always' ? 'kept' : 'kept if the test fails';
-    await context.annotate(`VM artifacts (${kept}): ${relative(process.cwd(), artifactsDir) || artifactsDir}`, 'vitest-vmspawn');
-  }
-  const vm = await machine.start({ signal: context.signal });
+  const vm = await machine.start({ signal: context.signal }).catch(async (error: unknown) => {
+    // A failed boot keeps its artifacts (the BootError names them); the reports say where, too.
+    if (config.preserveArtifacts !== 'never') await reportKeptArtifacts(context, artifactsDir).catch(() => undefined);
+    throw error;
+  });
   const stopReporting = reportSuppressedMessages(vm, context, machine.options.journalRateLimit);
 
   onCleanup(async () => {
@@ -77,7 +76,7 @@ export async function startTestMachine(
     await vm.stop();
     const failed = context.task.result?.state === 'fail';
     if (config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed)) {
-      await recordArtifact(context.task, { type: 'vitest-vmspawn:artifacts', directory: artifactsDir, summary: vm.summary });
+      await reportKeptArtifacts(context, artifactsDir, vm.summary);
     } else {
       await rm(artifactsDir, { recursive: true, force: true });
     }

@@ -74,7 +74,7 @@ describe('test.vm in a vitest run', () => {
     const journal = await execa('journalctl', ['--file', join(kept, 'journal.journal'), '-t', 'inline', '-o', 'cat']);
     expect(journal.stdout).toBe('logged before failing');
     // The default reporter shows the path with the failure.
-    expect(String(run.all)).toMatch(/FAIL.*fails on purpose(.|\n)*VM artifacts \(kept if the test fails\): artifacts\/basics-fails-on-purpose/);
+    expect(String(run.all)).toMatch(/FAIL.*fails on purpose(.|\n)*VM artifacts: artifacts\/basics-fails-on-purpose/);
     expect(processesMentioning(dir)).toEqual([]);
     // Several boots in a child run, beside the parent run's own guests: 3–4 minutes on two cores under TCG.
   }, 540_000);
