@@ -10,7 +10,8 @@ import type { StartedMachine } from '../machine/started-machine.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { killAllManagedProcesses, onParentGone } from '../process/managed-process.js';
 import { rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
-import { providedConfig, startTestMachine } from './vm-fixture.js';
+import { pluginInProject, providedConfig, startTestMachine } from './vm-fixture.js';
+import { vmTestTags } from './vm-tag.js';
 
 export type { VmTestOptions } from './test-options.js';
 
@@ -124,6 +125,7 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
         ...testOptions,
         timeout: testOptions.timeout ?? providedConfig().testTimeout,
         ...chainFlags(this),
+        tags: vmTestTags(testOptions.tags, pluginInProject()),
         meta: { ...testOptions.meta, [META_KEY]: key },
       },
       fn as never,

@@ -10,6 +10,7 @@ import { InvalidOptionsError } from '../errors.js';
 import { defaultImage } from '../image/default-image.js';
 import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
 import { Machine } from '../machine/machine.js';
+import { markAnnounced } from '../machine/machine-log.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
@@ -17,6 +18,7 @@ import { testArtifactsDirName } from './artifact-names.js';
 import { reportKeptArtifacts } from './artifacts-report.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
 import { mergeMachineOptions } from './merge-options.js';
+import { PROVIDED_RUN_KEY } from './run-announcements.js';
 import { rejectUnknownTestOptions } from './test-options.js';
 
 /** The artifact vitest-vmspawn records on a test whose artifacts were kept. */
@@ -48,6 +50,11 @@ export function providedConfig(): ProvidedVmspawnConfig {
   );
 }
 
+/** Whether the vmspawn() plugin is in this worker's project. */
+export function pluginInProject(): boolean {
+  return safeInject(PROVIDED_CONFIG_KEY) !== undefined;
+}
+
 /** Starts the test's machine; `onCleanup` gets the teardown. */
 export async function startTestMachine(
   context: Pick<TestContext, 'task' | 'signal' | 'annotate'>,
@@ -55,6 +62,7 @@ export async function startTestMachine(
   onCleanup: (cleanup: () => Promise<void>) => void,
 ): Promise<StartedMachine> {
   rejectUnknownTestOptions(testOptions);
+  markAnnounced(safeInject(PROVIDED_RUN_KEY)?.lines ?? []); // printed once for the run by the global setup
   const config = providedConfig();
   const requested = mergeMachineOptions(config.defaults, testOptions);
   const options = requested.linux || requested.image || requested.directory ? requested : await withDefaultImage(requested);
@@ -124,7 +132,7 @@ function artifactsDirName(context: Pick<TestContext, 'task'>): string {
 }
 
 /** inject() outside a vitest worker (or for a key nobody provided) gives undefined instead of throwing. */
-function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
+function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY | typeof PROVIDED_RUN_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
   try {
     return inject(key);
   } catch {

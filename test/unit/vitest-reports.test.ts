@@ -1,7 +1,8 @@
 /** What the vitest integration puts into reports: artifact paths, and errors printed once. */
-import { expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { BootError } from '../../src/errors.js';
 import { artifactsAnnotation } from '../../src/vitest/artifacts-report.js';
+import { tagsToDeclare, VM_TAG_DEFINITION, vmTestTags } from '../../src/vitest/vm-tag.js';
 
 test('a BootError holds the console tail once: in its message, not again in its serialized form', () => {
   const error = new BootError('the guest did not become ready', { consoleTail: 'Kernel panic - not syncing\n', artifactsDir: '/a/b' });
@@ -16,4 +17,21 @@ test('a BootError holds the console tail once: in its message, not again in its 
 test('the artifacts annotation names the directory relative to the working directory', () => {
   expect(artifactsAnnotation('/project/test-results/a-b', '/project')).toBe('VM artifacts: test-results/a-b');
   expect(artifactsAnnotation('/elsewhere/x', '/project')).toBe('VM artifacts: ../elsewhere/x');
+});
+
+describe('the vm tag', () => {
+  test('is declared unless the project declares it', () => {
+    expect(tagsToDeclare(undefined)).toEqual([VM_TAG_DEFINITION]);
+    expect(tagsToDeclare([{ name: 'slow' }])).toEqual([VM_TAG_DEFINITION]);
+    expect(tagsToDeclare([{ name: 'vm', description: 'mine' }])).toEqual([]);
+  });
+
+  test('goes on every VM test next to its own tags, once the plugin declared it', () => {
+    expect(vmTestTags(undefined, true)).toEqual(['vm']);
+    expect(vmTestTags('slow', true)).toEqual(['vm', 'slow']);
+    expect(vmTestTags(['slow', 'vm'], true)).toEqual(['slow', 'vm']);
+    // Without the plugin the tag is undeclared, and vitest would refuse the test.
+    expect(vmTestTags(['slow'], false)).toEqual(['slow']);
+    expect(vmTestTags(undefined, false)).toBeUndefined();
+  });
 });
