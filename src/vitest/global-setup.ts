@@ -6,6 +6,7 @@
 import type { TestProject } from 'vitest/node';
 import { defaultImage } from '../image/default-image.js';
 import { reapAbandonedMachines } from '../machine/abandoned-machines.js';
+import { shardArtifactsRoot } from './artifact-names.js';
 import { PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
 import { printOnce, PROVIDED_RUN_KEY, runLines, type RunAnnouncements } from './run-announcements.js';
 
@@ -15,6 +16,8 @@ export default async function setup(project: TestProject): Promise<void> {
   const run = project.config.provide?.[PROVIDED_RUN_KEY] as RunAnnouncements | undefined;
   if (run) printOnce(runLines(run, project.config.maxWorkers));
   const config = project.config.provide?.[PROVIDED_CONFIG_KEY] as ProvidedVmspawnConfig | undefined;
+  const { shard } = project.vitest.config;
+  if (config && shard) project.provide(PROVIDED_CONFIG_KEY, { ...config, artifactsDir: shardArtifactsRoot(config.artifactsDir, shard) });
   if (config?.prepareDefaultImage) {
     const image = await defaultImage();
     const { manifest } = image;

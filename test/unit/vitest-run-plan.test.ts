@@ -1,6 +1,7 @@
 /** The run-wide decisions of the vitest plugin: concurrency, and lines printed once per run. */
 import { describe, expect, test } from 'vitest';
 import { announcementKey } from '../../src/machine/machine-log.js';
+import { shardArtifactsRoot } from '../../src/vitest/artifact-names.js';
 import { planMaxWorkers } from '../../src/vitest/concurrency.js';
 import { printOnce, runLines } from '../../src/vitest/run-announcements.js';
 
@@ -49,4 +50,10 @@ describe('lines printed once per run', () => {
     expect(announcementKey('vsock: user-space (vhost-device-vsock), because this host has no kernel vsock')).toBe('vsock: user-space');
     expect(announcementKey("TPM: swtpm, transient state (tpm: 'auto', swtpm is installed)")).toBe('TPM: swtpm');
   });
+});
+
+test('each shard of a sharded run keeps its artifacts in a directory of its own', () => {
+  expect(shardArtifactsRoot('/p/test-results', { index: 2, count: 3 })).toBe('/p/test-results/shard-2-of-3');
+  expect(shardArtifactsRoot('/p/test-results/', { index: 1, count: 2 })).toBe('/p/test-results/shard-1-of-2');
+  expect(shardArtifactsRoot('/p/test-results', undefined)).toBe('/p/test-results');
 });
