@@ -1,7 +1,8 @@
 /**
  * Runs once per vitest run, in the main process (registered by the vmspawn() plugin): prints the
- * host decisions and concurrency of the run, kills and deletes what machines of a killed earlier run left behind and finishes their
- * artifacts, and builds the default image if the cache has none, printing progress.
+ * run's host decisions and concurrency, kills and deletes what machines of a killed earlier run
+ * left behind and finishes their artifacts, gives each shard of a sharded run its own artifacts
+ * root, and builds the default image if the cache has none, printing progress.
  */
 import type { TestProject } from 'vitest/node';
 import { defaultImage } from '../image/default-image.js';
