@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
-import { vmspawn } from './src/vitest/plugin.js';
+import { vmspawn, vmTag } from './src/vitest/plugin.js';
 
 export default defineConfig({
   test: {
+    // `--tags-filter=vm` / `'!vm'` selects or skips the VM tests, in every project.
+    tags: [vmTag],
     projects: [
       {
         // Unit tests first: they take a second and catch most mistakes.

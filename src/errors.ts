@@ -68,6 +68,14 @@ export class BootError extends VmspawnError {
     this.consoleTail = details.consoleTail;
     this.artifactsDir = details.artifactsDir;
   }
+
+  /**
+   * What test runners serialize and print after the message: the message already holds the console
+   * tail, so the serialized form leaves `consoleTail` out rather than print it twice.
+   */
+  toJSON(): { name: string; message: string; stack: string | undefined; artifactsDir: string | undefined } {
+    return { name: this.name, message: this.message, stack: this.stack, artifactsDir: this.artifactsDir };
+  }
 }
 
 /** A command run with `vm.exec()` exited with a non-zero status. */

@@ -7,6 +7,19 @@ import { appendFileSync } from 'node:fs';
 
 const announced = new Set<string>();
 
+/**
+ * What an announcement decides (`accelerator: KVM`, `vsock: user-space`), without the details that
+ * vary between processes (a probe's duration): one line per decision is enough.
+ */
+export function announcementKey(message: string): string {
+  return message.split(/ \(|,|;/)[0]!;
+}
+
+/** Decisions already printed for this run (by the vitest plugin, once in the main process). */
+export function markAnnounced(messages: Iterable<string>): void {
+  for (const message of messages) announced.add(announcementKey(message));
+}
+
 export class MachineLog {
   readonly #started = performance.now();
   readonly lines: string[] = [];
@@ -37,8 +50,9 @@ export class MachineLog {
   /** Logs `message`, and prints it to stderr the first time this process sees it. */
   announce(message: string): void {
     this.info(message);
-    if (announced.has(message)) return;
-    announced.add(message);
+    const key = announcementKey(message);
+    if (announced.has(key)) return;
+    announced.add(key);
     process.stderr.write(`vitest-vmspawn: ${message}\n`);
   }
 }

@@ -32,3 +32,12 @@ function sanitize(text: string): string {
     .replace(/-{2,}/g, '-')
     .replace(/^[-.]+|-+$/g, '');
 }
+
+/**
+ * The artifacts root of one shard of a sharded run (`--shard 2/3` → `<root>/shard-2-of-3`), so the
+ * jobs of a CI matrix upload directories that cannot collide, and the paths in merged reports
+ * (`--merge-reports`) say which job holds them.
+ */
+export function shardArtifactsRoot(root: string, shard: { index: number; count: number } | undefined): string {
+  return shard ? `${root.replace(/\/+$/, '')}/shard-${shard.index}-of-${shard.count}` : root;
+}

@@ -10,10 +10,18 @@
  * export default defineConfig({ plugins: [vmspawn({ defaults: { ram: '1G' } })] });
  * ```
  */
+import { availableParallelism, freemem } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin, ViteUserConfig } from 'vitest/config';
+import type { MachineOptions } from '../options/machine-options.js';
+import { MACHINE_DEFAULTS } from '../options/resolve-options.js';
+import { parseSize } from '../options/size.js';
+import { planMaxWorkers } from './concurrency.js';
 import { PROVIDED_CONFIG_KEY, resolveVmspawnConfig, type VmspawnConfig } from './config.js';
+import { decideHost } from './host-decisions.js';
+import { PROVIDED_RUN_KEY, type RunAnnouncements } from './run-announcements.js';
+import { tagsToDeclare } from './vm-tag.js';
 
 // The global setup sits next to this file, as .ts in the sources and .js once built.
 const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
@@ -22,12 +30,40 @@ const GLOBAL_SETUP = fileURLToPath(new URL(`./global-setup.${extension}`, import
 export function vmspawn(config: VmspawnConfig = {}): Plugin {
   return {
     name: 'vitest-vmspawn',
-    config(userConfig: ViteUserConfig) {
+    async config(userConfig: ViteUserConfig) {
       const root = resolve(userConfig.root ?? process.cwd());
       const provided = resolveVmspawnConfig(config, root, resolve);
-      return { test: { provide: { [PROVIDED_CONFIG_KEY]: provided }, globalSetup: [GLOBAL_SETUP] } };
+      const tags = tagsToDeclare(userConfig.test?.tags);
+      const run = await planRun(provided.defaults, userConfig.test?.maxWorkers === undefined && userConfig.test?.fileParallelism !== false);
+      return {
+        test: {
+          provide: { [PROVIDED_CONFIG_KEY]: provided, [PROVIDED_RUN_KEY]: run },
+          globalSetup: [GLOBAL_SETUP],
+          ...(tags.length > 0 && { tags }),
+          ...(run.concurrency && { maxWorkers: run.concurrency.maxWorkers }),
+        },
+      };
     },
   };
 }
 
+/** The host decisions of the run and, unless the project chose, how many test files run at once. */
+async function planRun(defaults: MachineOptions, pickMaxWorkers: boolean): Promise<RunAnnouncements> {
+  const host = await decideHost(defaults);
+  if (!pickMaxWorkers) return { lines: host.lines };
+  const concurrency = planMaxWorkers({
+    cores: availableParallelism(),
+    accelerator: host.accelerator.accelerator,
+    availableMemoryBytes: freemem(),
+    guestRamBytes: parseSize(defaults.ram ?? MACHINE_DEFAULTS.ram) ?? 0,
+    guestCpus: defaults.cpus ?? MACHINE_DEFAULTS.cpus,
+  });
+  return { lines: host.lines, concurrency };
+}
+
+/**
+ * The `vm` tag's definition, for a config with projects: vitest checks `--tags-filter` against every
+ * project, so declare it at the root (`test: { tags: [vmTag] }`) as well as adding the plugin.
+ */
+export { VM_TAG_DEFINITION as vmTag } from './vm-tag.js';
 export type { PreserveArtifacts, VmspawnConfig } from './config.js';

@@ -10,7 +10,8 @@ import type { StartedMachine } from '../machine/started-machine.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { killAllManagedProcesses, onParentGone } from '../process/managed-process.js';
 import { rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
-import { providedConfig, startTestMachine } from './vm-fixture.js';
+import { pluginInProject, providedConfig, startTestMachine } from './vm-fixture.js';
+import { vmTestTags } from './vm-tag.js';
 
 export type { VmTestOptions } from './test-options.js';
 
@@ -41,16 +42,24 @@ export interface VmTestAPI<Context = object> extends VmTestCall<Context> {
   };
   /**
    * One test per case; `fn` gets the case's values spread (an array case) followed by the context.
-   * Only `vm` and vitest's own context are set up for it; use `.for` to reach other fixtures.
+   * Array cases are typed as tuples, as with vitest's `test.each`: `each([['a', 1]])` gives
+   * `(letter: string, number: number, { vm })`. Only `vm` and vitest's own context are set up for
+   * it; use `.for` to reach other fixtures.
    */
-  each<T extends readonly unknown[] | unknown>(cases: readonly T[]): {
-    (name: string, fn: (...args: [...(T extends readonly unknown[] ? T : [T]), TestContext & Context & VmContext]) => unknown): void;
-    (name: string, options: VmTestOptions, fn: (...args: [...(T extends readonly unknown[] ? T : [T]), TestContext & Context & VmContext]) => unknown): void;
-  };
+  each<T extends unknown[] | [unknown]>(cases: readonly T[]): VmEachCall<T, Context>;
+  each<T extends readonly unknown[]>(cases: readonly T[]): VmEachCall<[...T], Context>;
+  each<T>(cases: readonly T[]): VmEachCall<[T], Context>;
+}
+
+interface VmEachCall<Args extends unknown[], Context> {
+  (name: string, fn: (...args: [...Args, TestContext & Context & VmContext]) => unknown): void;
+  (name: string, options: VmTestOptions, fn: (...args: [...Args, TestContext & Context & VmContext]) => unknown): void;
 }
 
 /** A vitest test API with a `vm` fixture (booted with the project defaults when used) and `.vm`. */
-export type TestWithVm<Base> = Base & { vm: VmTestAPI<ContextOf<Base>> };
+export type TestWithVm<Base> = WithVmFixture<Base> & { vm: VmTestAPI<ContextOf<Base>> };
+/** `Base` with `vm` among its fixtures, as `base.extend('vm', …)` types it. */
+type WithVmFixture<Base> = Base extends TestAPI<infer Extra> ? TestAPI<Extra & VmContext> : Base;
 /** The fixtures of a test API, read from what its beforeEach hooks receive. */
 type ContextOf<Base> = Base extends { beforeEach: (listener: (context: infer Context, ...rest: any[]) => any, ...rest: any[]) => any }
   ? Context
@@ -116,6 +125,7 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
         ...testOptions,
         timeout: testOptions.timeout ?? providedConfig().testTimeout,
         ...chainFlags(this),
+        tags: vmTestTags(testOptions.tags, pluginInProject()),
         meta: { ...testOptions.meta, [META_KEY]: key },
       },
       fn as never,

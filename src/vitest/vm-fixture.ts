@@ -4,18 +4,21 @@
  * the artifacts. A boot that outlives the test's timeout is aborted through the test's signal.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { inject, recordArtifact, type TestContext } from 'vitest';
+import { join } from 'node:path';
+import { inject, type TestContext } from 'vitest';
 import { InvalidOptionsError } from '../errors.js';
 import { defaultImage } from '../image/default-image.js';
 import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
 import { Machine } from '../machine/machine.js';
+import { markAnnounced } from '../machine/machine-log.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
+import { reportKeptArtifacts } from './artifacts-report.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
 import { mergeMachineOptions } from './merge-options.js';
+import { PROVIDED_RUN_KEY } from './run-announcements.js';
 import { rejectUnknownTestOptions } from './test-options.js';
 
 /** The artifact vitest-vmspawn records on a test whose artifacts were kept. */
@@ -47,6 +50,11 @@ export function providedConfig(): ProvidedVmspawnConfig {
   );
 }
 
+/** Whether the vmspawn() plugin is in this worker's project. */
+export function pluginInProject(): boolean {
+  return safeInject(PROVIDED_CONFIG_KEY) !== undefined;
+}
+
 /** Starts the test's machine; `onCleanup` gets the teardown. */
 export async function startTestMachine(
   context: Pick<TestContext, 'task' | 'signal' | 'annotate'>,
@@ -54,6 +62,7 @@ export async function startTestMachine(
   onCleanup: (cleanup: () => Promise<void>) => void,
 ): Promise<StartedMachine> {
   rejectUnknownTestOptions(testOptions);
+  markAnnounced(safeInject(PROVIDED_RUN_KEY)?.lines ?? []); // printed once for the run by the global setup
   const config = providedConfig();
   const requested = mergeMachineOptions(config.defaults, testOptions);
   const options = requested.linux || requested.image || requested.directory ? requested : await withDefaultImage(requested);
@@ -63,13 +72,11 @@ export async function startTestMachine(
   if (unusable) throw new InvalidOptionsError([unusable], 'vitest-vmspawn plugin options');
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
-  if (config.preserveArtifacts !== 'never') {
-    // Annotated now, while the test runs: vitest accepts annotations only until the result is known.
-    // Its default reporter shows them with failed tests, which are the ones whose artifacts are kept.
-    const kept = config.preserveArtifacts === 'always' ? 'kept' : 'kept if the test fails';
-    await context.annotate(`VM artifacts (${kept}): ${relative(process.cwd(), artifactsDir) || artifactsDir}`, 'vitest-vmspawn');
-  }
-  const vm = await machine.start({ signal: context.signal });
+  const vm = await machine.start({ signal: context.signal }).catch(async (error: unknown) => {
+    // A failed boot keeps its artifacts (the BootError names them); the reports say where, too.
+    if (config.preserveArtifacts !== 'never') await reportKeptArtifacts(context, artifactsDir).catch(() => undefined);
+    throw error;
+  });
   const stopReporting = reportSuppressedMessages(vm, context, machine.options.journalRateLimit);
 
   onCleanup(async () => {
@@ -77,7 +84,7 @@ export async function startTestMachine(
     await vm.stop();
     const failed = context.task.result?.state === 'fail';
     if (config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed)) {
-      await recordArtifact(context.task, { type: 'vitest-vmspawn:artifacts', directory: artifactsDir, summary: vm.summary });
+      await reportKeptArtifacts(context, artifactsDir, vm.summary);
     } else {
       await rm(artifactsDir, { recursive: true, force: true });
     }
@@ -125,7 +132,7 @@ function artifactsDirName(context: Pick<TestContext, 'task'>): string {
 }
 
 /** inject() outside a vitest worker (or for a key nobody provided) gives undefined instead of throwing. */
-function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
+function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY | typeof PROVIDED_RUN_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
   try {
     return inject(key);
   } catch {

@@ -37,10 +37,16 @@ export interface StartVitestOptions {
   env?: Record<string, string>;
   /** Run in a process group of its own, so a signal can reach all of it as Ctrl-C in a terminal does. */
   detached?: boolean;
+  /** The reporter that writes to the terminal; 'default' unless given. */
+  reporter?: string;
+  /** More command line arguments (filters, further reporters). */
+  args?: string[];
 }
 
 export function startVitest(dir: string, options: StartVitestOptions = {}): ResultPromise<{ all: true; reject: false }> {
-  return execa(join(REPO, 'node_modules/.bin/vitest'), ['run', '--root', dir, '--reporter=default', '--reporter=json', `--outputFile.json=${join(dir, 'report.json')}`], {
+  return execa(join(REPO, 'node_modules/.bin/vitest'), [
+    'run', '--root', dir, `--reporter=${options.reporter ?? 'default'}`, '--reporter=json', `--outputFile.json=${join(dir, 'report.json')}`, ...(options.args ?? []),
+  ], {
     cwd: dir,
     reject: false,
     all: true,
