@@ -7,7 +7,7 @@
  * the console, firmware or notify messages when there is one), with the console tail.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
 import { virtiofsBinaries } from '../host/virtiofsd.js';
 import { chooseVsock } from '../host/vsock-choice.js';
+import { lastErrorLines } from '../journal/error-lines.js';
 import { failedUnits } from '../journal/failed-units.js';
 import { describeDirectoryKernel } from '../options/check-directory.js';
 import { preflight } from '../options/preflight.js';
@@ -38,6 +39,7 @@ import { readTail } from '../util/read-tail.js';
 import { reapAbandonedMachines, recordArtifactsDir } from './abandoned-machines.js';
 import type { BootSign } from './boot-signs.js';
 import { BootSignError, BootWatch } from './boot-watch.js';
+import { emergencyCause } from './emergency-causes.js';
 import { guestStopsWithin } from './guest-stopping.js';
 import { MachineLog } from './machine-log.js';
 import { MachineRuntime } from './machine-runtime.js';
@@ -133,6 +135,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     await watch.stop();
     runtime.state = 'running';
     runtime.ssh = ssh;
+    runtime.sshKeys = keys;
     log.info(`ready: READY=1 after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
     return new StartedMachine(runtime, ssh, transport);
   } catch (error) {
@@ -238,7 +241,8 @@ async function connectSsh(
 async function failBoot(runtime: MachineRuntime, error: unknown, watch: BootWatch): Promise<Error> {
   const reason = error instanceof Error ? error.message : String(error);
   const sign = error instanceof BootSignError ? error.sign : await watch.stop();
-  const cause = headline(reason, sign);
+  const why = sign?.kind === 'emergency-mode' ? emergencyCause(await readConsole(runtime.layout.consoleLog)) : undefined;
+  const cause = why ? `${headline(reason, sign)}\nCause: ${why}.` : headline(reason, sign);
   runtime.bootError = cause;
   runtime.log.info(`boot failed: ${cause.replaceAll('\n', ' ')}`);
   await runtime.kill('boot-failure');
@@ -248,11 +252,20 @@ async function failBoot(runtime: MachineRuntime, error: unknown, watch: BootWatc
   const qemuTail = await readTail(runtime.layout.qemuLog, 10);
   const failed = failedUnits(runtime.journal.entries());
   const withUnits = failed.length > 0 ? `${cause}\nFailed units: ${failed.join(', ')}` : cause;
-  const withQemuLog = qemuTail ? `${withUnits}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : withUnits;
+  const errors = lastErrorLines(runtime.journal.entries());
+  const withErrors = errors.length > 0 ? `${withUnits}\nLast errors in the journal:\n${errors.map((line) => `    ${line}`).join('\n')}` : withUnits;
+  const withQemuLog = qemuTail ? `${withErrors}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : withErrors;
   // A temporary artifacts directory (no artifactsDir given) would be left in the temp directory forever.
   const keep = !runtime.ownsArtifactsDir;
   if (!keep) await rm(runtime.layout.artifactsDir, { recursive: true, force: true });
-  return new BootError(withQemuLog, { consoleTail, artifactsDir: keep ? runtime.layout.artifactsDir : undefined }, { cause: error });
+  const details = { consoleTail, artifactsDir: keep ? runtime.layout.artifactsDir : undefined, failedUnits: failed, journalErrors: errors };
+  return new BootError(withQemuLog, details, { cause: error });
+}
+
+/** The whole console of a failed boot (its kernel command line is at the top), at most its last 4 MiB. */
+async function readConsole(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.length > 4 * 1024 * 1024 ? text.slice(-4 * 1024 * 1024) : text;
 }
 
 /** The sign that explains a failure comes first; what the engine observed (a timeout, QEMU exiting) follows. */

@@ -15,6 +15,8 @@ import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
+import { debugModeOn } from './debug-shell.js';
+import { watchTestMachine } from './failed-test.js';
 import { mergeMachineOptions } from './merge-options.js';
 import { rejectUnknownTestOptions } from './test-options.js';
 
@@ -43,6 +45,7 @@ export function providedConfig(): ProvidedVmspawnConfig {
       preserveArtifacts: CONFIG_DEFAULTS.preserveArtifacts,
       testTimeout: CONFIG_DEFAULTS.testTimeout,
       prepareDefaultImage: true,
+      debug: false,
     }
   );
 }
@@ -71,9 +74,15 @@ export async function startTestMachine(
   }
   const vm = await machine.start({ signal: context.signal });
   const stopReporting = reportSuppressedMessages(vm, context, machine.options.journalRateLimit);
+  const beforeStop = watchTestMachine(vm, context, {
+    debug: debugModeOn(config.debug),
+    keepsArtifactsOnFailure: config.preserveArtifacts !== 'never',
+    shownArtifactsDir: relative(process.cwd(), artifactsDir) || artifactsDir,
+  });
 
   onCleanup(async () => {
     stopReporting();
+    await beforeStop();
     await vm.stop();
     const failed = context.task.result?.state === 'fail';
     if (config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed)) {

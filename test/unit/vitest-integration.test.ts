@@ -43,6 +43,7 @@ describe('plugin options', () => {
       preserveArtifacts: 'failures-only',
       testTimeout: 180_000,
       prepareDefaultImage: true,
+      debug: false,
     });
   });
 
