@@ -37,6 +37,7 @@ import { UserSpaceVsock } from '../transport/user-space-vsock.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
 import { readTail } from '../util/read-tail.js';
 import { reapAbandonedMachines, recordArtifactsDir } from './abandoned-machines.js';
+import { BootProgress, type BootStage } from './boot-progress.js';
 import type { BootSign } from './boot-signs.js';
 import { BootSignError, BootWatch } from './boot-watch.js';
 import { emergencyCause } from './emergency-causes.js';
@@ -57,7 +58,7 @@ const HELPER_READY_TIMEOUT_MS = 10_000;
 
 let reaped: Promise<unknown> | undefined;
 
-export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
+export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal, onBootStage?: (stage: BootStage) => void): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
   // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
   const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware, tpm, directoryKernel } = await preflight(options, signal);
@@ -107,6 +108,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   log.info(describeBoot(plan.boot));
   // Every sign is fatal, emergency mode too: its READY=1 does not mean the system came up.
   const watch = new BootWatch(layout, runtime.notify);
+  const progress = new BootProgress(onBootStage ?? (() => undefined), () => runtime.sinceQemuStart());
 
   try {
     await materializePlan(plan, layout, qemuImg);
@@ -122,6 +124,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     }
     const qemu = await spawnManaged('qemu', plan.qemu.binary, plan.qemu.args, { logFile: layout.qemuLog, pidFile });
     runtime.adoptQemu(qemu);
+    progress.follow(layout.consoleLog, runtime.notify);
     log.info(`QEMU started (pid ${qemu.pid}): ${plan.qemu.binary} ${plan.qemu.args.length} arguments, see ${ARTIFACT_FILES.qemuCommandLine}`);
     await runtime.writeSummary();
     runtime.adoptQmp(await QmpClient.connect(layout.qmpSocket, Date.now() + 10_000, () => !qemu.hasExited));
@@ -133,12 +136,15 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     // 4. Readiness.
     const ssh = await waitUntilReady(runtime, transport, keys, signal, watch);
     await watch.stop();
+    progress.reach(keys ? 'ssh' : 'ready');
+    await progress.stop();
     runtime.state = 'running';
     runtime.ssh = ssh;
     runtime.sshKeys = keys;
     log.info(`ready: READY=1 after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
     return new StartedMachine(runtime, ssh, transport);
   } catch (error) {
+    await progress.stop();
     throw await failBoot(runtime, error, watch);
   }
 }

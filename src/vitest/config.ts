@@ -52,6 +52,18 @@ export interface VmspawnConfig {
    * @default false
    */
   debug?: boolean;
+  /**
+   * Print each VM test's boot stages (QEMU started, kernel, initrd/init, basic.target, ready, SSH) with
+   * the seconds since QEMU started, one plain line each on stderr, as they happen.
+   * @default true
+   */
+  bootProgress?: boolean;
+  /**
+   * At the end of the run, print one line per VM test: its result, boot time, how its machine ended
+   * and its artifacts path.
+   * @default false
+   */
+  runSummary?: boolean;
 }
 
 /** What the workers receive. */
@@ -63,6 +75,8 @@ export interface ProvidedVmspawnConfig {
   testTimeout: number;
   prepareDefaultImage: boolean;
   debug: boolean;
+  bootProgress: boolean;
+  runSummary: boolean;
 }
 
 export const PROVIDED_CONFIG_KEY = 'vitest-vmspawn:config';
@@ -88,6 +102,8 @@ const configSchema = z.strictObject({
   testTimeout: milliseconds('the test timeout').optional(),
   prepareDefaultImage: z.boolean({ error: 'expected true or false' }).optional(),
   debug: z.boolean({ error: 'expected true or false' }).optional(),
+  bootProgress: z.boolean({ error: 'expected true or false' }).optional(),
+  runSummary: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 const PLUGIN_OPTION_NAMES = Object.keys(configSchema.shape);
@@ -109,7 +125,7 @@ export function resolveVmspawnConfig(config: unknown, root: string, resolvePath:
     );
     throw new InvalidOptionsError(problems, 'vitest-vmspawn plugin options');
   }
-  const { defaults = {}, artifactsDir, preserveArtifacts, testTimeout, prepareDefaultImage, debug } = parsed.data;
+  const { defaults = {}, artifactsDir, preserveArtifacts, testTimeout, prepareDefaultImage, debug, bootProgress, runSummary } = parsed.data;
   const artifactsRoot = resolvePath(root, artifactsDir ?? CONFIG_DEFAULTS.artifactsDir);
   const inKernelFileSystem = kernelFileSystemProblem(artifactsRoot);
   if (inKernelFileSystem) throw new InvalidOptionsError([inKernelFileSystem], 'vitest-vmspawn plugin options');
@@ -120,5 +136,7 @@ export function resolveVmspawnConfig(config: unknown, root: string, resolvePath:
     testTimeout: testTimeout ?? CONFIG_DEFAULTS.testTimeout,
     prepareDefaultImage: prepareDefaultImage ?? (defaults.linux === undefined && defaults.image === undefined && defaults.directory === undefined),
     debug: debug ?? false,
+    bootProgress: bootProgress ?? true,
+    runSummary: runSummary ?? false,
   };
 }

@@ -15,6 +15,7 @@ import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
+import { printBootStages, recordMachine } from './boot-progress-lines.js';
 import { debugModeOn } from './debug-shell.js';
 import { watchTestMachine } from './failed-test.js';
 import { mergeMachineOptions } from './merge-options.js';
@@ -46,6 +47,8 @@ export function providedConfig(): ProvidedVmspawnConfig {
       testTimeout: CONFIG_DEFAULTS.testTimeout,
       prepareDefaultImage: true,
       debug: false,
+      bootProgress: true,
+      runSummary: false,
     }
   );
 }
@@ -72,7 +75,7 @@ export async function startTestMachine(
     const kept = config.preserveArtifacts === 'always' ? 'kept' : 'kept if the test fails';
     await context.annotate(`VM artifacts (${kept}): ${relative(process.cwd(), artifactsDir) || artifactsDir}`, 'vitest-vmspawn');
   }
-  const vm = await machine.start({ signal: context.signal });
+  const vm = await machine.start({ signal: context.signal, onBootStage: config.bootProgress ? printBootStages(context.task) : undefined });
   const stopReporting = reportSuppressedMessages(vm, context, machine.options.journalRateLimit);
   const beforeStop = watchTestMachine(vm, context, {
     debug: debugModeOn(config.debug),
@@ -85,7 +88,9 @@ export async function startTestMachine(
     await beforeStop();
     await vm.stop();
     const failed = context.task.result?.state === 'fail';
-    if (config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed)) {
+    const keep = config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed);
+    recordMachine(context.task, vm, keep ? relative(process.cwd(), artifactsDir) || artifactsDir : undefined);
+    if (keep) {
       await recordArtifact(context.task, { type: 'vitest-vmspawn:artifacts', directory: artifactsDir, summary: vm.summary });
     } else {
       await rm(artifactsDir, { recursive: true, force: true });

@@ -44,6 +44,8 @@ describe('plugin options', () => {
       testTimeout: 180_000,
       prepareDefaultImage: true,
       debug: false,
+      bootProgress: true,
+      runSummary: false,
     });
   });
 

@@ -1,0 +1,113 @@
+/**
+ * What a user sees when a VM test goes wrong: a boot in rescue mode fails at once and says why; a
+ * failed test reports its machine (state, errors, crashes with their cores) and, in debug mode,
+ * keeps the machine for a shell until the printed flag file is deleted; boot progress and the
+ * end-of-run summary show in the same run. Two boots in all.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { expect, test } from 'vitest';
+import { BootError } from '../../src/errors.js';
+import { Machine } from '../../src/machine/machine.js';
+import { image, processesMentioning, useWorkDir } from './helpers.js';
+import { startVitest, statuses, writeProject } from './inline-vitest.js';
+
+const workDir = useWorkDir('vmspawn-e2e-diagnosis-');
+
+test('a guest booted into rescue mode fails the boot at once, naming the kernel argument and the journal errors', async () => {
+  const { initramfs } = await image();
+  const artifactsDir = join(workDir(), 'rescue');
+  const started = Date.now();
+  const options = { ...initramfs, kernelArgs: [...initramfs.kernelArgs, 'systemd.unit=rescue.target'], artifactsDir, bootTimeout: 200_000 };
+  const failure = (await new Machine(options).start().then(
+    () => {
+      throw new Error('expected the boot to fail');
+    },
+    (error: unknown) => error,
+  )) as BootError;
+  expect(failure).toBeInstanceOf(BootError);
+  expect(failure.message).toMatch(/^The guest's systemd entered rescue mode/);
+  expect(failure.message).toMatch(/\nCause: the kernel command line asks for it \("systemd.unit=rescue.target"\)/);
+  expect(failure.message).toMatch(/\nLast console lines:\n/);
+  expect(failure.journalErrors).toEqual(expect.any(Array));
+  if (failure.journalErrors.length > 0) expect(failure.message).toContain(`Last errors in the journal:\n    ${failure.journalErrors[0]}`);
+  // READY=1 in rescue mode came long before bootTimeout, and the boot did not wait for SSH.
+  expect(Date.now() - started).toBeLessThan(120_000);
+  expect(processesMentioning(artifactsDir)).toEqual([]);
+});
+
+test('a failed test reports its machine and its crashes; debug mode keeps the machine for ssh until the flag file goes', async () => {
+  const dir = await writeProject('diagnosis', {
+    'vitest.config.ts': `
+      import { defineConfig } from 'vitest/config';
+      import { vmspawn } from 'vitest-vmspawn/plugin';
+      export default defineConfig({ plugins: [vmspawn({ artifactsDir: 'artifacts', runSummary: true })], test: { include: ['*.test.ts'] } });
+    `,
+    'crash.test.ts': `
+      import { expect } from 'vitest';
+      import { test } from 'vitest-vmspawn';
+      test.vm('crashes and fails', async ({ vm }) => {
+        await vm.exec(['logger', '-p', 'user.err', '-t', 'myapp', 'could not open the widget']);
+        await vm.exec('sleep 100 & kill -ABRT $!; wait', { reject: false });
+        expect('the widget').toBe('open');
+      });
+    `,
+  });
+  const run = startVitest(dir, { env: { VMSPAWN_DEBUG: '1' } });
+  let output = '';
+  run.all!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const deadline = Date.now() + 400_000;
+  while (!/continue: rm (\S+)/.test(output) && run.exitCode === null && Date.now() < deadline) {
+    await new Promise((resolve) => run.all!.once('data', resolve));
+  }
+  const shellCommand = /shell: +(ssh .*)$/m.exec(output)?.[1];
+  const journalCommand = /journal: +(ssh .*)$/m.exec(output)?.[1];
+  const flagFile = /continue: rm (\S+)/.exec(output)?.[1];
+  expect(shellCommand && journalCommand && flagFile, output).toBeTruthy();
+
+  // The printed commands reach the kept machine.
+  const [ssh, ...args] = shellCommand!.split(' ');
+  const hostname = await execa(ssh!, [...args, 'cat', '/proc/sys/kernel/hostname'], { timeout: 60_000 });
+  expect(hostname.stdout).toBe('vm');
+  const [sshJournal, ...journalArgs] = journalCommand!.split(' ');
+  const follow = execa(sshJournal!, journalArgs, { reject: false, all: true });
+  let followed = '';
+  follow.all!.on('data', (chunk: Buffer) => {
+    followed += chunk.toString();
+  });
+  const marker = `followed-${Date.now()}`;
+  await execa(ssh!, [...args, 'logger', '-t', 'debugger', marker], { timeout: 60_000 });
+  while (!followed.includes(marker) && follow.exitCode === null) await new Promise((resolve) => follow.all!.once('data', resolve));
+  expect(followed).toContain(marker);
+  follow.kill();
+  await follow;
+
+  // Deleting the flag file lets the run finish.
+  const keyDir = join(flagFile!, '..');
+  await rm(flagFile!);
+  const result = await run;
+  expect(existsSync(keyDir)).toBe(false);
+  expect(result.all).toMatch(/"crashes and fails" goes on \(the flag file was deleted\)/);
+
+  const results = await statuses(dir);
+  const failure = results['crashes and fails']?.failure ?? '';
+  expect(failure, result.all).toContain("expected 'the widget' to be 'open'");
+  expect(failure).toMatch(/The test's machine was running \(up \d+\.\d s, ready after \d+\.\d s, last reached [\w.-]+(, status "[^"]*")?\)/);
+  expect(failure).toMatch(/Crashes in the guest \(systemd-coredump\):\n {4}\/usr\/bin\/sleep \(pid \d+, SIGABRT\).*; core saved as artifacts\/crash-crashes-and-fails\/coredumps\/core\.sleep\.\S+/);
+  expect(failure).toMatch(/Errors in the guest's journal during the test.*:\n(.*\n)* {4}myapp\[\d+\]: could not open the widget/);
+  expect(failure).toContain('Artifacts: artifacts/crash-crashes-and-fails');
+  // The default reporter shows the report with the failure, and the crash as an annotation.
+  expect(result.all).toMatch(/VmDiagnosis: The test's machine was running/);
+  expect(result.all).toMatch(/a program in the guest crashed and dumped core: \/usr\/bin\/sleep/);
+  // Boot progress, one line per stage as the boot went, and the end-of-run summary.
+  const progress = [...result.all.matchAll(/^vitest-vmspawn: crash\.test\.ts > crashes and fails: (.+) \(\d+\.\d s\)$/gm)].map((match) => match[1]);
+  expect(progress).toEqual(['QEMU started', 'kernel started', 'initrd/init running', 'basic.target reached', 'ready (READY=1)', 'SSH answered']);
+  expect(result.all).toMatch(/vitest-vmspawn: 1 VM test\n {2}failed crash\.test\.ts > crashes and fails: booted in \d+\.\d s, ended by shutdown \(exit status 0\), artifacts: artifacts\/crash-crashes-and-fails/);
+  const cores = readdirSync(join(dir, 'artifacts', 'crash-crashes-and-fails', 'coredumps'));
+  expect(cores).toEqual([expect.stringMatching(/^core\.sleep\./)]);
+  expect(processesMentioning(dir)).toEqual([]);
+}, 540_000);
