@@ -7,6 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { execa } from 'execa';
 import { expect, test } from 'vitest';
 import { BootError } from '../../src/errors.js';
@@ -61,8 +62,9 @@ test('a failed test reports its machine and its crashes; debug mode keeps the ma
     output += chunk.toString();
   });
   const deadline = Date.now() + 400_000;
+  // Waits for the debug lines (or the end of the run, which would be a failure), as output arrives.
   while (!/continue: rm (\S+)/.test(output) && run.exitCode === null && Date.now() < deadline) {
-    await new Promise((resolve) => run.all!.once('data', resolve));
+    await Promise.race([new Promise((resolve) => run.all!.once('data', resolve)), run]);
   }
   const shellCommand = /shell: +(ssh .*)$/m.exec(output)?.[1];
   const journalCommand = /journal: +(ssh .*)$/m.exec(output)?.[1];
@@ -81,7 +83,9 @@ test('a failed test reports its machine and its crashes; debug mode keeps the ma
   });
   const marker = `followed-${Date.now()}`;
   await execa(ssh!, [...args, 'logger', '-t', 'debugger', marker], { timeout: 60_000 });
-  while (!followed.includes(marker) && follow.exitCode === null) await new Promise((resolve) => follow.all!.once('data', resolve));
+  while (!followed.includes(marker) && follow.exitCode === null) {
+    await Promise.race([new Promise((resolve) => follow.all!.once('data', resolve)), follow]);
+  }
   expect(followed).toContain(marker);
   follow.kill();
   await follow;
@@ -90,23 +94,25 @@ test('a failed test reports its machine and its crashes; debug mode keeps the ma
   const keyDir = join(flagFile!, '..');
   await rm(flagFile!);
   const result = await run;
+  // The child's reporter colours its output even without a terminal.
+  const all = stripVTControlCharacters(String(result.all));
   expect(existsSync(keyDir)).toBe(false);
-  expect(result.all).toMatch(/"crashes and fails" goes on \(the flag file was deleted\)/);
+  expect(all).toMatch(/"crashes and fails" goes on \(the flag file was deleted\)/);
 
   const results = await statuses(dir);
   const failure = results['crashes and fails']?.failure ?? '';
-  expect(failure, result.all).toContain("expected 'the widget' to be 'open'");
+  expect(failure, all).toContain("expected 'the widget' to be 'open'");
   expect(failure).toMatch(/The test's machine was running \(up \d+\.\d s, ready after \d+\.\d s, last reached [\w.-]+(, status "[^"]*")?\)/);
   expect(failure).toMatch(/Crashes in the guest \(systemd-coredump\):\n {4}\/usr\/bin\/sleep \(pid \d+, SIGABRT\).*; core saved as artifacts\/crash-crashes-and-fails\/coredumps\/core\.sleep\.\S+/);
   expect(failure).toMatch(/Errors in the guest's journal during the test.*:\n(.*\n)* {4}myapp\[\d+\]: could not open the widget/);
   expect(failure).toContain('Artifacts: artifacts/crash-crashes-and-fails');
   // The default reporter shows the report with the failure, and the crash as an annotation.
-  expect(result.all).toMatch(/VmDiagnosis: The test's machine was running/);
-  expect(result.all).toMatch(/a program in the guest crashed and dumped core: \/usr\/bin\/sleep/);
+  expect(all).toMatch(/VmDiagnosis: The test's machine was running/);
+  expect(all).toMatch(/a program in the guest crashed and dumped core: \/usr\/bin\/sleep/);
   // Boot progress, one line per stage as the boot went, and the end-of-run summary.
-  const progress = [...result.all.matchAll(/^vitest-vmspawn: crash\.test\.ts > crashes and fails: (.+) \(\d+\.\d s\)$/gm)].map((match) => match[1]);
+  const progress = [...all.matchAll(/^vitest-vmspawn: crash\.test\.ts > crashes and fails: (.+) \(\d+\.\d s\)$/gm)].map((match) => match[1]);
   expect(progress).toEqual(['QEMU started', 'kernel started', 'initrd/init running', 'basic.target reached', 'ready (READY=1)', 'SSH answered']);
-  expect(result.all).toMatch(/vitest-vmspawn: 1 VM test\n {2}failed crash\.test\.ts > crashes and fails: booted in \d+\.\d s, ended by shutdown \(exit status 0\), artifacts: artifacts\/crash-crashes-and-fails/);
+  expect(all).toMatch(/vitest-vmspawn: 1 VM test\n {2}failed crash\.test\.ts > crashes and fails: booted in \d+\.\d s, ended by shutdown \(exit status 0\), artifacts: artifacts\/crash-crashes-and-fails/);
   const cores = readdirSync(join(dir, 'artifacts', 'crash-crashes-and-fails', 'coredumps'));
   expect(cores).toEqual([expect.stringMatching(/^core\.sleep\./)]);
   expect(processesMentioning(dir)).toEqual([]);
