@@ -82,11 +82,22 @@ export function annotateCoredumps(vm: StartedMachine, context: Pick<TestContext,
   });
 }
 
-/** Adds the report to a failed test's errors, after its own, so every reporter shows it with the failure. */
+/**
+ * Appends the report to a failed test's first error, in its message and its stack (which the JSON
+ * reporter shows), so every reporter shows it with the failure. One error rather than a second one:
+ * the default reporter repeats the test's annotations under each of its errors.
+ */
 export function attachFailureReport(task: TestContext['task'], name: string, report: string): void {
-  const errors = task.result?.errors;
-  if (!task.result || task.result.state !== 'fail') return;
-  const error = { name, message: report, stack: `${name}: ${report}` };
-  if (errors) errors.push(error as never);
-  else task.result.errors = [error as never];
+  const result = task.result;
+  if (!result || result.state !== 'fail') return;
+  const text = `${name}: ${report}`;
+  const first = result.errors?.[0];
+  if (!first) {
+    result.errors = [{ name, message: report, stack: text } as never];
+    return;
+  }
+  const original = first.message ?? '';
+  const message = original ? `${original}\n\n${text}` : text;
+  first.message = message;
+  if (first.stack) first.stack = original && first.stack.includes(original) ? first.stack.replace(original, () => message) : `${first.stack}\n\n${text}`;
 }

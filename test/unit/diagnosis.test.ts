@@ -131,3 +131,21 @@ test('debug mode: the ssh files are private, and the printed commands use them',
     await rm(shell.directory, { recursive: true, force: true });
   }
 });
+
+test('the failure report joins the test’s first error, in its message and its stack', async () => {
+  const { attachFailureReport } = await import('../../src/vitest/failure-evidence.js');
+  const task = {
+    result: { state: 'fail', errors: [{ name: 'AssertionError', message: 'expected 1 to be 2', stack: 'AssertionError: expected 1 to be 2\n    at t.test.ts:3:5' }] },
+  } as never as Parameters<typeof attachFailureReport>[0];
+  attachFailureReport(task, 'VmDiagnosis', 'The machine was running ($& kept).');
+  expect(task.result!.errors).toEqual([
+    {
+      name: 'AssertionError',
+      message: 'expected 1 to be 2\n\nVmDiagnosis: The machine was running ($& kept).',
+      stack: 'AssertionError: expected 1 to be 2\n\nVmDiagnosis: The machine was running ($& kept).\n    at t.test.ts:3:5',
+    },
+  ]);
+  const passed = { result: { state: 'pass' } } as never as Parameters<typeof attachFailureReport>[0];
+  attachFailureReport(passed, 'VmDiagnosis', 'x');
+  expect(passed.result).toEqual({ state: 'pass' });
+});
