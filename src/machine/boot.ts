@@ -247,7 +247,8 @@ async function connectSsh(
 async function failBoot(runtime: MachineRuntime, error: unknown, watch: BootWatch): Promise<Error> {
   const reason = error instanceof Error ? error.message : String(error);
   const sign = error instanceof BootSignError ? error.sign : await watch.stop();
-  const why = sign?.kind === 'emergency-mode' ? emergencyCause(await readConsole(runtime.layout.consoleLog)) : undefined;
+  const errorMessages = runtime.journal.entries({ priority: 'err' }).map((entry) => entry.message);
+  const why = sign?.kind === 'emergency-mode' ? emergencyCause(await readConsole(runtime.layout.consoleLog), errorMessages) : undefined;
   const cause = why ? `${headline(reason, sign)}\nCause: ${why}.` : headline(reason, sign);
   runtime.bootError = cause;
   runtime.log.info(`boot failed: ${cause.replaceAll('\n', ' ')}`);

@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { expect, test } from 'vitest';
 import { BootError } from '../../src/errors.js';
 import { Machine } from '../../src/machine/machine.js';
-import { image, processesMentioning, useWorkDir } from './helpers.js';
+import { IMAGE_BUILD_TIMEOUT, image, processesMentioning, uefi, useWorkDir } from './helpers.js';
 import { startVitest, statuses, writeProject } from './inline-vitest.js';
 
 const workDir = useWorkDir('vmspawn-e2e-diagnosis-');
@@ -38,6 +38,23 @@ test('a guest booted into rescue mode fails the boot at once, naming the kernel 
   expect(Date.now() - started).toBeLessThan(120_000);
   expect(processesMentioning(artifactsDir)).toEqual([]);
 });
+
+test('a systemd initrd whose root device never appears: emergency mode, naming the device', async () => {
+  const { disk } = await uefi();
+  const artifactsDir = join(workDir(), 'missing-root');
+  // The initrd's device timeout cut from 90 s to 5 s, so the boot fails soon.
+  const kernelArgs = ['root=LABEL=vmspawn-missing-root', 'rd.systemd.default_device_timeout_sec=5'];
+  const failure = (await new Machine({ image: disk, kernelArgs, artifactsDir, bootTimeout: 400_000 }).start().then(
+    () => {
+      throw new Error('expected the boot to fail');
+    },
+    (error: unknown) => error,
+  )) as BootError;
+  expect(failure).toBeInstanceOf(BootError);
+  expect(failure.message).toMatch(/^The guest's systemd entered emergency mode/);
+  expect(failure.message).toMatch(/\nCause: the boot timed out waiting for device \/dev\/disk\/by-label\/vmspawn-missing-root /);
+  expect(processesMentioning(artifactsDir)).toEqual([]);
+}, IMAGE_BUILD_TIMEOUT);
 
 test('a failed test reports its machine and its crashes; debug mode keeps the machine for ssh until the flag file goes', async () => {
   const dir = await writeProject('diagnosis', {

@@ -24,6 +24,11 @@ test('the cause of emergency mode: a root device that never appeared, a failed s
     'Kernel command line: root=LABEL=nope\n[\x1b[0;1;31m TIME \x1b[0m] Timed out waiting for device \x1b[0;1;39mdev-disk-by\\x2dlabel-nope.device\x1b[0m - /dev/disk/by-label/nope.\n' +
     '[DEPEND] Dependency failed for initrd-root-fs.target\nYou are in emergency mode.';
   expect(emergencyCause(timedOut)).toMatch(/^the boot timed out waiting for device \/dev\/disk\/by-label\/nope \(/);
+  // As a systemd 257 initrd printed it: the console shortens the line; the journal has it whole.
+  const shortened = '[\x1b[0;1;31m TIME \x1b[0m] Timed out waiting for device \x1b[0;1;39mdev-d…\x1b[0mdisk/by-label/vmspawn-missing-root.\n';
+  expect(emergencyCause(shortened)).toMatch(/^the boot timed out waiting for device dev-d…disk\/by-label\/vmspawn-missing-root \(/);
+  const journal = ['Timed out waiting for device dev-disk-by\\x2dlabel-vmspawn\\x2dmissing\\x2droot.device - /dev/disk/by-label/vmspawn-missing-root.'];
+  expect(emergencyCause(shortened, journal)).toMatch(/^the boot timed out waiting for device \/dev\/disk\/by-label\/vmspawn-missing-root \(/);
   expect(emergencyCause('[FAILED] Failed to start initrd-switch-root.service - Switch Root.')).toMatch(/^switching from the initrd to the root file system failed/);
   expect(emergencyCause('[  OK  ] Reached target multi-user.target')).toBeUndefined();
 });
