@@ -1,8 +1,9 @@
 /**
- * What a user sees when a VM test goes wrong: a boot in rescue mode fails at once and says why; a
+ * What a user sees when a VM test goes wrong: a boot in rescue mode, or in a systemd initrd's
+ * emergency mode after its root device never appeared, fails at once and says why; a
  * failed test reports its machine (state, errors, crashes with their cores) and, in debug mode,
  * keeps the machine for a shell until the printed flag file is deleted; boot progress and the
- * end-of-run summary show in the same run. Two boots in all.
+ * end-of-run summary show in the same run. Three boots in all (one of them UEFI).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
