@@ -49,6 +49,10 @@ export interface BootFailureDetails {
   consoleTail: string;
   /** Directory with console log, QEMU log, notify log and journal. */
   artifactsDir: string | undefined;
+  /** Units the guest's systemd reported as failed, in order. */
+  failedUnits?: readonly string[];
+  /** The last error-priority journal lines (`identifier[pid]: message`). */
+  journalErrors?: readonly string[];
 }
 
 /** The guest did not become ready: QEMU exited, the boot timed out, or SSH never answered. */
@@ -56,6 +60,10 @@ export class BootError extends VmspawnError {
   override name = 'BootError';
   readonly consoleTail: string;
   readonly artifactsDir: string | undefined;
+  /** Units the guest's systemd reported as failed, in order. */
+  readonly failedUnits: readonly string[];
+  /** The last error-priority lines of the guest's journal. */
+  readonly journalErrors: readonly string[];
 
   constructor(reason: string, details: BootFailureDetails, options?: ErrorOptions) {
     const where = details.artifactsDir
@@ -67,6 +75,8 @@ export class BootError extends VmspawnError {
     super(`${reason}\n${tail}\n${where}`, options);
     this.consoleTail = details.consoleTail;
     this.artifactsDir = details.artifactsDir;
+    this.failedUnits = details.failedUnits ?? [];
+    this.journalErrors = details.journalErrors ?? [];
   }
 
   /**

@@ -4,6 +4,7 @@
 export { Machine, startMachine, type StartOptions } from './machine/machine.js';
 export { StartedMachine, type MachineState, type ShutdownOptions } from './machine/started-machine.js';
 export type { MachineExit, MachineSummary } from './machine/summary.js';
+export type { BootStage, BootStageName } from './machine/boot-progress.js';
 export type { ExtraDrive, ImageFormat, KvmSetting, MachineOptions, NetworkSetting, PortForward, SecureBootSetting, VsockSetting } from './options/machine-options.js';
 export { listFirmware, type FirmwareDescriptor } from './host/firmware-descriptors.js';
 export type { ForwardedPort } from './process/port-forwards.js';

@@ -7,7 +7,7 @@
  * the console, firmware or notify messages when there is one), with the console tail.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
 import { virtiofsBinaries } from '../host/virtiofsd.js';
 import { chooseVsock } from '../host/vsock-choice.js';
+import { lastErrorLines } from '../journal/error-lines.js';
 import { failedUnits } from '../journal/failed-units.js';
 import { describeDirectoryKernel } from '../options/check-directory.js';
 import { preflight } from '../options/preflight.js';
@@ -36,8 +37,10 @@ import { UserSpaceVsock } from '../transport/user-space-vsock.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
 import { readTail } from '../util/read-tail.js';
 import { reapAbandonedMachines, recordArtifactsDir } from './abandoned-machines.js';
+import { BootProgress, type BootStage } from './boot-progress.js';
 import type { BootSign } from './boot-signs.js';
 import { BootSignError, BootWatch } from './boot-watch.js';
+import { emergencyCause } from './emergency-causes.js';
 import { guestStopsWithin } from './guest-stopping.js';
 import { MachineLog } from './machine-log.js';
 import { MachineRuntime } from './machine-runtime.js';
@@ -55,7 +58,7 @@ const HELPER_READY_TIMEOUT_MS = 10_000;
 
 let reaped: Promise<unknown> | undefined;
 
-export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal): Promise<StartedMachine> {
+export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal, onBootStage?: (stage: BootStage) => void): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
   // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
   const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware, tpm, directoryKernel } = await preflight(options, signal);
@@ -105,6 +108,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   log.info(describeBoot(plan.boot));
   // Every sign is fatal, emergency mode too: its READY=1 does not mean the system came up.
   const watch = new BootWatch(layout, runtime.notify);
+  const progress = new BootProgress(onBootStage ?? (() => undefined), () => runtime.sinceQemuStart());
 
   try {
     await materializePlan(plan, layout, qemuImg);
@@ -120,6 +124,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     }
     const qemu = await spawnManaged('qemu', plan.qemu.binary, plan.qemu.args, { logFile: layout.qemuLog, pidFile });
     runtime.adoptQemu(qemu);
+    progress.follow(layout.consoleLog, runtime.notify);
     log.info(`QEMU started (pid ${qemu.pid}): ${plan.qemu.binary} ${plan.qemu.args.length} arguments, see ${ARTIFACT_FILES.qemuCommandLine}`);
     await runtime.writeSummary();
     runtime.adoptQmp(await QmpClient.connect(layout.qmpSocket, Date.now() + 10_000, () => !qemu.hasExited));
@@ -131,11 +136,15 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     // 4. Readiness.
     const ssh = await waitUntilReady(runtime, transport, keys, signal, watch);
     await watch.stop();
+    progress.reach(keys ? 'ssh' : 'ready');
+    await progress.stop();
     runtime.state = 'running';
     runtime.ssh = ssh;
+    runtime.sshKeys = keys;
     log.info(`ready: READY=1 after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
     return new StartedMachine(runtime, ssh, transport);
   } catch (error) {
+    await progress.stop();
     throw await failBoot(runtime, error, watch);
   }
 }
@@ -238,7 +247,9 @@ async function connectSsh(
 async function failBoot(runtime: MachineRuntime, error: unknown, watch: BootWatch): Promise<Error> {
   const reason = error instanceof Error ? error.message : String(error);
   const sign = error instanceof BootSignError ? error.sign : await watch.stop();
-  const cause = headline(reason, sign);
+  const errorMessages = runtime.journal.entries({ priority: 'err' }).map((entry) => entry.message);
+  const why = sign?.kind === 'emergency-mode' ? emergencyCause(await readConsole(runtime.layout.consoleLog), errorMessages) : undefined;
+  const cause = why ? `${headline(reason, sign)}\nCause: ${why}.` : headline(reason, sign);
   runtime.bootError = cause;
   runtime.log.info(`boot failed: ${cause.replaceAll('\n', ' ')}`);
   await runtime.kill('boot-failure');
@@ -248,11 +259,20 @@ async function failBoot(runtime: MachineRuntime, error: unknown, watch: BootWatc
   const qemuTail = await readTail(runtime.layout.qemuLog, 10);
   const failed = failedUnits(runtime.journal.entries());
   const withUnits = failed.length > 0 ? `${cause}\nFailed units: ${failed.join(', ')}` : cause;
-  const withQemuLog = qemuTail ? `${withUnits}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : withUnits;
+  const errors = lastErrorLines(runtime.journal.entries());
+  const withErrors = errors.length > 0 ? `${withUnits}\nLast errors in the journal:\n${errors.map((line) => `    ${line}`).join('\n')}` : withUnits;
+  const withQemuLog = qemuTail ? `${withErrors}\nQEMU said:\n${qemuTail.replace(/^/gm, '    ')}` : withErrors;
   // A temporary artifacts directory (no artifactsDir given) would be left in the temp directory forever.
   const keep = !runtime.ownsArtifactsDir;
   if (!keep) await rm(runtime.layout.artifactsDir, { recursive: true, force: true });
-  return new BootError(withQemuLog, { consoleTail, artifactsDir: keep ? runtime.layout.artifactsDir : undefined }, { cause: error });
+  const details = { consoleTail, artifactsDir: keep ? runtime.layout.artifactsDir : undefined, failedUnits: failed, journalErrors: errors };
+  return new BootError(withQemuLog, details, { cause: error });
+}
+
+/** The whole console of a failed boot (its kernel command line is at the top), at most its last 4 MiB. */
+async function readConsole(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.length > 4 * 1024 * 1024 ? text.slice(-4 * 1024 * 1024) : text;
 }
 
 /** The sign that explains a failure comes first; what the engine observed (a timeout, QEMU exiting) follows. */

@@ -22,6 +22,7 @@ import type { MachineLayout } from '../plan/machine-layout.js';
 import type { ManagedProcess } from '../process/managed-process.js';
 import type { ForwardedPort } from '../process/port-forwards.js';
 import type { QmpClient } from '../process/qmp-client.js';
+import type { MachineSshKeys } from '../ssh/keys.js';
 import type { SshSession } from '../ssh/ssh-session.js';
 import type { VsockListener, VsockTransport } from '../transport/vsock-transport.js';
 import type { WaitOptions } from '../util/event-log.js';
@@ -75,6 +76,8 @@ export class MachineRuntime {
   readonly journal: MachineJournal;
   readonly startedAt = new Date();
   ssh: SshSession | undefined;
+  /** The machine's SSH keys (client and host), for handing a shell to a person (debug mode). */
+  sshKeys: MachineSshKeys | undefined;
   bootError: string | undefined;
   readyAfterMs: number | undefined;
   sshReadyAfterMs: number | undefined;

@@ -9,11 +9,17 @@
 import type { MachineOptions } from '../options/machine-options.js';
 import { resolveMachineOptions, type ResolvedMachineOptions } from '../options/resolve-options.js';
 import { bootMachine } from './boot.js';
+import type { BootStage } from './boot-progress.js';
 import type { StartedMachine } from './started-machine.js';
 
 export interface StartOptions {
   /** Aborting it stops a boot in progress (the machine is killed and start() rejects). */
   signal?: AbortSignal;
+  /**
+   * Called at each stage of the boot (QEMU started, kernel, initrd/init, basic.target, READY=1, SSH),
+   * once each, in order, with the time since QEMU started.
+   */
+  onBootStage?: (stage: BootStage) => void;
 }
 
 export class Machine {
@@ -30,7 +36,7 @@ export class Machine {
    * ssh-access.target active and the first SSH handshake done. Each call starts a new machine.
    */
   start(options: StartOptions = {}): Promise<StartedMachine> {
-    return bootMachine(this.options, options.signal);
+    return bootMachine(this.options, options.signal, options.onBootStage);
   }
 }
 

@@ -286,6 +286,15 @@ export class StartedMachine implements AsyncDisposable {
     };
   }
 
+  /**
+   * @internal What an OpenSSH client needs to log in as root: the client key, the pinned host key and
+   * the vhost-device-vsock socket that reaches guest port 22 (after `CONNECT 22\n`). Undefined with `ssh: false`.
+   */
+  get sshAccess(): { clientPrivateKey: string; hostPublicKey: string; vsockSocket: string } | undefined {
+    const keys = this.runtime.sshKeys;
+    return keys && { clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, vsockSocket: this.runtime.layout.vsockSocket };
+  }
+
   /** The last `lines` lines of the guest console. */
   consoleTail(lines = 30): Promise<string> {
     return this.runtime.consoleTail(lines);

@@ -45,6 +45,25 @@ export interface VmspawnConfig {
    * @default true when `defaults` gives none of `linux`, `image` and `directory`
    */
   prepareDefaultImage?: boolean;
+  /**
+   * Debug mode: a failed VM test's machine keeps running, the run prints the `ssh` commands that open a
+   * shell in it and follow its journal, and waits until the printed flag file is deleted (or the guest
+   * powers off, or Ctrl-C). `VMSPAWN_DEBUG=1` or `0` in the environment overrides it.
+   * @default false
+   */
+  debug?: boolean;
+  /**
+   * Print each VM test's boot stages (QEMU started, kernel, initrd/init, basic.target, ready, SSH) with
+   * the seconds since QEMU started, one plain line each on stderr, as they happen.
+   * @default true
+   */
+  bootProgress?: boolean;
+  /**
+   * At the end of the run, print one line per VM test: its result, boot time, how its machine ended
+   * and its artifacts path.
+   * @default false
+   */
+  runSummary?: boolean;
 }
 
 /** What the workers receive. */
@@ -55,6 +74,9 @@ export interface ProvidedVmspawnConfig {
   preserveArtifacts: PreserveArtifacts;
   testTimeout: number;
   prepareDefaultImage: boolean;
+  debug: boolean;
+  bootProgress: boolean;
+  runSummary: boolean;
 }
 
 export const PROVIDED_CONFIG_KEY = 'vitest-vmspawn:config';
@@ -79,6 +101,9 @@ const configSchema = z.strictObject({
   preserveArtifacts: z.enum(['failures-only', 'always', 'never'], { error: "expected 'failures-only', 'always' or 'never'" }).optional(),
   testTimeout: milliseconds('the test timeout').optional(),
   prepareDefaultImage: z.boolean({ error: 'expected true or false' }).optional(),
+  debug: z.boolean({ error: 'expected true or false' }).optional(),
+  bootProgress: z.boolean({ error: 'expected true or false' }).optional(),
+  runSummary: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 const PLUGIN_OPTION_NAMES = Object.keys(configSchema.shape);
@@ -100,7 +125,7 @@ export function resolveVmspawnConfig(config: unknown, root: string, resolvePath:
     );
     throw new InvalidOptionsError(problems, 'vitest-vmspawn plugin options');
   }
-  const { defaults = {}, artifactsDir, preserveArtifacts, testTimeout, prepareDefaultImage } = parsed.data;
+  const { defaults = {}, artifactsDir, preserveArtifacts, testTimeout, prepareDefaultImage, debug, bootProgress, runSummary } = parsed.data;
   const artifactsRoot = resolvePath(root, artifactsDir ?? CONFIG_DEFAULTS.artifactsDir);
   const inKernelFileSystem = kernelFileSystemProblem(artifactsRoot);
   if (inKernelFileSystem) throw new InvalidOptionsError([inKernelFileSystem], 'vitest-vmspawn plugin options');
@@ -110,5 +135,8 @@ export function resolveVmspawnConfig(config: unknown, root: string, resolvePath:
     preserveArtifacts: preserveArtifacts ?? CONFIG_DEFAULTS.preserveArtifacts,
     testTimeout: testTimeout ?? CONFIG_DEFAULTS.testTimeout,
     prepareDefaultImage: prepareDefaultImage ?? (defaults.linux === undefined && defaults.image === undefined && defaults.directory === undefined),
+    debug: debug ?? false,
+    bootProgress: bootProgress ?? true,
+    runSummary: runSummary ?? false,
   };
 }

@@ -22,14 +22,22 @@ import { PROVIDED_CONFIG_KEY, resolveVmspawnConfig, type VmspawnConfig } from '.
 import { decideHost } from './host-decisions.js';
 import { PROVIDED_RUN_KEY, type RunAnnouncements } from './run-announcements.js';
 import { tagsToDeclare } from './vm-tag.js';
+import { VmSummaryReporter } from './summary-reporter.js';
 
 // The global setup sits next to this file, as .ts in the sources and .js once built.
 const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
 const GLOBAL_SETUP = fileURLToPath(new URL(`./global-setup.${extension}`, import.meta.url));
 
 export function vmspawn(config: VmspawnConfig = {}): Plugin {
+  let summaryAdded = false;
   return {
     name: 'vitest-vmspawn',
+    // The end-of-run summary is a reporter next to the user's own; added before vitest creates them.
+    configureVitest({ vitest }: { vitest: { config: { reporters: unknown[] } } }) {
+      if (!config.runSummary || summaryAdded) return;
+      summaryAdded = true;
+      vitest.config.reporters.push(new VmSummaryReporter());
+    },
     async config(userConfig: ViteUserConfig) {
       const root = resolve(userConfig.root ?? process.cwd());
       const provided = resolveVmspawnConfig(config, root, resolve);

@@ -4,7 +4,7 @@
  * the artifacts. A boot that outlives the test's timeout is aborted through the test's signal.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { inject, type TestContext } from 'vitest';
 import { InvalidOptionsError } from '../errors.js';
 import { defaultImage } from '../image/default-image.js';
@@ -17,6 +17,9 @@ import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
 import { reportKeptArtifacts } from './artifacts-report.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
+import { printBootStages, recordMachine } from './boot-progress-lines.js';
+import { debugModeOn } from './debug-shell.js';
+import { watchTestMachine } from './failed-test.js';
 import { mergeMachineOptions } from './merge-options.js';
 import { PROVIDED_RUN_KEY } from './run-announcements.js';
 import { rejectUnknownTestOptions } from './test-options.js';
@@ -46,6 +49,9 @@ export function providedConfig(): ProvidedVmspawnConfig {
       preserveArtifacts: CONFIG_DEFAULTS.preserveArtifacts,
       testTimeout: CONFIG_DEFAULTS.testTimeout,
       prepareDefaultImage: true,
+      debug: false,
+      bootProgress: true,
+      runSummary: false,
     }
   );
 }
@@ -72,18 +78,26 @@ export async function startTestMachine(
   if (unusable) throw new InvalidOptionsError([unusable], 'vitest-vmspawn plugin options');
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
-  const vm = await machine.start({ signal: context.signal }).catch(async (error: unknown) => {
+  const vm = await machine.start({ signal: context.signal, onBootStage: config.bootProgress ? printBootStages(context.task) : undefined }).catch(async (error: unknown) => {
     // A failed boot keeps its artifacts (the BootError names them); the reports say where, too.
     if (config.preserveArtifacts !== 'never') await reportKeptArtifacts(context, artifactsDir).catch(() => undefined);
     throw error;
   });
   const stopReporting = reportSuppressedMessages(vm, context, machine.options.journalRateLimit);
+  const beforeStop = watchTestMachine(vm, context, {
+    debug: debugModeOn(config.debug),
+    keepsArtifactsOnFailure: config.preserveArtifacts !== 'never',
+    shownArtifactsDir: relative(process.cwd(), artifactsDir) || artifactsDir,
+  });
 
   onCleanup(async () => {
     stopReporting();
+    await beforeStop();
     await vm.stop();
     const failed = context.task.result?.state === 'fail';
-    if (config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed)) {
+    const keep = config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed);
+    recordMachine(context.task, vm, keep ? relative(process.cwd(), artifactsDir) || artifactsDir : undefined);
+    if (keep) {
       await reportKeptArtifacts(context, artifactsDir, vm.summary);
     } else {
       await rm(artifactsDir, { recursive: true, force: true });

@@ -43,6 +43,9 @@ describe('plugin options', () => {
       preserveArtifacts: 'failures-only',
       testTimeout: 180_000,
       prepareDefaultImage: true,
+      debug: false,
+      bootProgress: true,
+      runSummary: false,
     });
   });
 

@@ -1,0 +1,26 @@
+/**
+ * The guest's error-priority journal lines (`journalctl -p err`), as a failure report shows them:
+ * the last few, one line each, with who logged them.
+ */
+import type { JournalEntry } from './journal-entry.js';
+
+/** `PRIORITY` of `err`; emerg, alert and crit are lower numbers. */
+const ERR = 3;
+/** A report line longer than this is cut. */
+const MAX_LINE = 300;
+
+/** The last `count` entries at priority err or above, formatted as `identifier[pid]: message`. */
+export function lastErrorLines(entries: readonly JournalEntry[], count = 10): string[] {
+  return entries
+    .filter((entry) => entry.priority !== undefined && entry.priority <= ERR)
+    .slice(-count)
+    .map(formatErrorLine);
+}
+
+export function formatErrorLine(entry: JournalEntry): string {
+  const who = entry.identifier ?? entry.unit ?? (entry.fields._TRANSPORT === 'kernel' ? 'kernel' : 'unknown');
+  const pid = entry.pid !== undefined && entry.fields._TRANSPORT !== 'kernel' ? `[${entry.pid}]` : '';
+  const message = entry.message.replaceAll('\n', ' ');
+  const line = `${who}${pid}: ${message}`;
+  return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line;
+}
