@@ -13,7 +13,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin, ViteUserConfig } from 'vitest/config';
-import { PROVIDED_CONFIG_KEY, resolveVmspawnConfig, type VmspawnConfig } from './config.js';
+import { PROVIDED_CONFIG_KEY, PROVIDED_HOOK_TIMEOUT_KEY, resolveVmspawnConfig, type VmspawnConfig } from './config.js';
 
 // The global setup sits next to this file, as .ts in the sources and .js once built.
 const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
@@ -26,6 +26,9 @@ export function vmspawn(config: VmspawnConfig = {}): Plugin {
       const root = resolve(userConfig.root ?? process.cwd());
       const provided = resolveVmspawnConfig(config, root, resolve);
       return { test: { provide: { [PROVIDED_CONFIG_KEY]: provided }, globalSetup: [GLOBAL_SETUP] } };
+    },
+    configureVitest({ project }) {
+      project.provide(PROVIDED_HOOK_TIMEOUT_KEY, project.config.hookTimeout);
     },
   };
 }

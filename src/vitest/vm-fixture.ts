@@ -14,7 +14,7 @@ import type { StartedMachine } from '../machine/started-machine.js';
 import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
-import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
+import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_HOOK_TIMEOUT_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
 import { mergeMachineOptions } from './merge-options.js';
 import { rejectUnknownTestOptions } from './test-options.js';
 
@@ -53,10 +53,8 @@ export async function startTestMachine(
   testOptions: MachineOptions,
   onCleanup: (cleanup: () => Promise<void>) => void,
 ): Promise<StartedMachine> {
-  rejectUnknownTestOptions(testOptions);
   const config = providedConfig();
-  const requested = mergeMachineOptions(config.defaults, testOptions);
-  const options = requested.linux || requested.image || requested.directory ? requested : await withDefaultImage(requested);
+  const options = await resolveMachineOptions(testOptions);
   const artifactsDir = join(config.artifactsDir, artifactsDirName(context));
   const machine = new Machine({ ...options, artifactsDir }); // throws on bad options, before anything else
   const unusable = await checkArtifactsDir(artifactsDir, { signal: context.signal });
@@ -104,6 +102,13 @@ function reportSuppressedMessages(vm: StartedMachine, context: Pick<TestContext,
   });
 }
 
+/** The project defaults with `testOptions` over them, and the default image when they name no image. */
+export async function resolveMachineOptions(testOptions: MachineOptions): Promise<MachineOptions> {
+  rejectUnknownTestOptions(testOptions);
+  const requested = mergeMachineOptions(providedConfig().defaults, testOptions);
+  return requested.linux || requested.image || requested.directory ? requested : await withDefaultImage(requested);
+}
+
 /** Boots the default image's initramfs flavour; its kernel arguments come before the test's. */
 async function withDefaultImage(options: MachineOptions): Promise<MachineOptions> {
   const image = safeInject(PROVIDED_IMAGE_KEY) ?? (await defaultImage());
@@ -125,7 +130,7 @@ function artifactsDirName(context: Pick<TestContext, 'task'>): string {
 }
 
 /** inject() outside a vitest worker (or for a key nobody provided) gives undefined instead of throwing. */
-function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
+export function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY | typeof PROVIDED_HOOK_TIMEOUT_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
   try {
     return inject(key);
   } catch {
