@@ -114,6 +114,7 @@ describe('journal slice of a test', () => {
     expect(text).toContain('app[42]: line 49');
     expect(text).not.toContain('line 9\n');
     expect(describeJournalSlice(journalSince([], 0), 'vm', 'f')).toContain('no entries');
+    expect(describeJournalSlice(journalSince([entry('one')], 0), 'vm', 'f')).toContain('(1 entry; all in f)');
   });
 
   test('appended to the first error, in its message and its stack', () => {

@@ -33,7 +33,7 @@ export function describeJournalSlice(slice: JournalSlice, machineName: string, s
   const { entries } = slice;
   if (entries.length === 0) return `Guest journal of the shared machine "${machineName}" while this test ran: no entries (${sliceFile})`;
   const shown = entries.slice(-cap);
-  const which = shown.length < entries.length ? `last ${shown.length} of ${entries.length} entries` : `${entries.length} entries`;
+  const which = shown.length < entries.length ? `last ${shown.length} of ${entries.length} entries` : `${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`;
   return [`Guest journal of the shared machine "${machineName}" while this test ran (${which}; all in ${sliceFile}):`, ...shown.map((entry) => `  ${formatJournalEntry(entry)}`)].join('\n');
 }
 

@@ -235,9 +235,11 @@ export function useVm(options: SharedVmOptions = {}, sharing: SharingOptions = {
   if (sharing.reset !== undefined && (typeof sharing.reset !== 'function' || sharing.reuse !== 'worker')) {
     throw new InvalidOptionsError([{ option: 'reset', message: "expected a function, with reuse: 'worker' (a machine that is not reused is never reset)" }], 'useVm sharing options');
   }
-  const collector = TestRunner.getCurrentSuite() as unknown as { suite?: SuiteLike & { name?: string; file?: { name: string } } };
+  // At the top of a file, the collector is vitest's default one: it holds the file, its suite does not.
+  const collector = TestRunner.getCurrentSuite() as unknown as { file?: FileTask; suite?: SuiteLike & { name?: string; file?: FileTask } };
   const suite = collector.suite;
-  const file = suite?.file?.name ?? 'unknown';
+  const fileTask = collector.file ?? suite?.file;
+  const file = fileTask?.name ?? 'unknown';
   const titles = suiteTitles(suite);
   const label = titles.length > 0 ? `"${titles.join(' > ')}" (${file})` : file;
   const id = `${process.pid}-${nextScope++}`;
@@ -245,14 +247,20 @@ export function useVm(options: SharedVmOptions = {}, sharing: SharingOptions = {
   const scope = new SharedVmScope(id, label, artifactsDir, mergeMachineOptions(describeDefaultsFor(suite), options), sharing);
   scopes.set(id, scope);
 
-  beforeAll((runningSuite) => {
-    scope.lifetime.planUsers(countRunningTests(runningSuite as unknown as TaskTree, id));
+  // The describe being collected, or the whole file: vitest has decided which of its tests run by its beforeAll.
+  const tree = (titles.length > 0 ? suite : fileTask) as unknown as TaskTree | undefined;
+  beforeAll(() => {
+    if (tree) scope.lifetime.planUsers(countRunningTests(tree, id));
   });
   afterAll(async () => {
     await scope.lifetime.end();
     scopes.delete(id);
   });
   return createSharedTestAPI(id, scope);
+}
+
+interface FileTask {
+  name: string;
 }
 
 interface TaskTree {
