@@ -1,7 +1,8 @@
 /**
  * useVm in a real vitest run (one worker, `isolate: false`, vitest's default 10 s hook timeout):
  * a machine shared by three tests of a file, one failing, booted once; a machine reused by two
- * files, booted once and reset between them; a boot that fails every test of its machine once.
+ * files, booted once and reset between them; a boot that fails every test of its machine once;
+ * a typo in the options, refused before anything boots.
  * Two boots in all, one after the other.
  */
 import { existsSync } from 'node:fs';
@@ -89,6 +90,11 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
       test('first user of a machine that cannot boot', async ({ vm }) => { void vm; });
       test('second user of a machine that cannot boot', async ({ vm }) => { void vm; });
     `,
+    'typo.test.ts': `
+      import { useVm } from 'vitest-vmspawn';
+      const test = useVm({ rams: '1G' });
+      test('never runs', async ({ vm }) => { void vm; });
+    `,
   });
   await writeFile(join(dir, 'vitest.config.ts'), CONFIG);
   const run = await startVitest(dir);
@@ -103,6 +109,9 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
     'second user of a machine that cannot boot': { status: 'failed' },
   });
   expect(output).not.toMatch(/Hook timed out/);
+  // A typo in useVm's options fails the file as it is collected, naming the option it meant.
+  expect(output).toMatch(/FAIL\s+typo\.test\.ts(.|\n)*rams(.|\n)*ram/);
+  expect(results['never runs']).toBeUndefined();
 
   // Boots: one for the three tests of per-file.test.ts, one for both reused files, reset once between them.
   const boots = (await readFile(join(dir, 'boots.txt'), 'utf8')).trim().split('\n').map((line) => line.split(' '));

@@ -20,7 +20,7 @@ import type { MachineOptions } from '../../options/machine-options.js';
 import { sharedArtifactsDirName, testArtifactsDirName } from '../artifact-names.js';
 import { PROVIDED_HOOK_TIMEOUT_KEY } from '../config.js';
 import { mergeMachineOptions } from '../merge-options.js';
-import { rejectUnusableTimeout, splitTestOptions, type VitestTestOptions } from '../test-options.js';
+import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions, type VitestTestOptions } from '../test-options.js';
 import { providedConfig, resolveMachineOptions, safeInject } from '../vm-fixture.js';
 import { describeDefaultsFor, type SuiteLike } from './describe-defaults.js';
 import { appendToFirstError, describeJournalSlice, journalSince } from './journal-slice.js';
@@ -229,6 +229,7 @@ export function useVm(options: SharedVmOptions = {}, sharing: SharingOptions = {
   if ('artifactsDir' in options) {
     throw new InvalidOptionsError([{ option: 'artifactsDir', message: "is chosen by the plugin for a shared machine: set the plugin's own artifactsDir" }], 'useVm options');
   }
+  rejectUnknownTestOptions(options); // a typo fails the file's collection, before anything boots
   if (sharing.reuse !== undefined && sharing.reuse !== 'scope' && sharing.reuse !== 'worker') {
     throw new InvalidOptionsError([{ option: 'reuse', message: `expected 'scope' or 'worker', got ${JSON.stringify(sharing.reuse)}` }], 'useVm sharing options');
   }
