@@ -143,7 +143,7 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
     };
   };
   const defaults = (options: MachineOptions) => {
-    rejectUnknownTestOptions(options);
+    rejectUnknownTestOptions(options, 'test.vm.defaults options');
     setDescribeDefaults(currentSuite() ?? {}, options);
   };
   // The collector copies its function's properties onto every chained API (.skip, .only, …).

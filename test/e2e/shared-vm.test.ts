@@ -110,7 +110,11 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
   });
   expect(output).not.toMatch(/Hook timed out/);
   // A typo in useVm's options fails the file as it is collected, naming the option it meant.
-  expect(output).toMatch(/FAIL\s+typo\.test\.ts(.|\n)*rams(.|\n)*ram/);
+  const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as { testResults: Array<{ name: string; status: string; message: string }> };
+  expect(report.testResults.find((file) => file.name.endsWith('typo.test.ts'))).toMatchObject({
+    status: 'failed',
+    message: expect.stringMatching(/^Invalid useVm options:\n {2}- rams: unknown option \(did you mean ram\?\)/),
+  });
   expect(results['never runs']).toBeUndefined();
 
   // Boots: one for the three tests of per-file.test.ts, one for both reused files, reset once between them.

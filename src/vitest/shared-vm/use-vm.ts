@@ -229,7 +229,7 @@ export function useVm(options: SharedVmOptions = {}, sharing: SharingOptions = {
   if ('artifactsDir' in options) {
     throw new InvalidOptionsError([{ option: 'artifactsDir', message: "is chosen by the plugin for a shared machine: set the plugin's own artifactsDir" }], 'useVm options');
   }
-  rejectUnknownTestOptions(options); // a typo fails the file's collection, before anything boots
+  rejectUnknownTestOptions(options, 'useVm options'); // a typo fails the file's collection, before anything boots
   if (sharing.reuse !== undefined && sharing.reuse !== 'scope' && sharing.reuse !== 'worker') {
     throw new InvalidOptionsError([{ option: 'reuse', message: `expected 'scope' or 'worker', got ${JSON.stringify(sharing.reuse)}` }], 'useVm sharing options');
   }
