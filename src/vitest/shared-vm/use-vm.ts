@@ -11,26 +11,20 @@
  * });
  * ```
  */
-import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, recordArtifact, TestRunner, test as vitestTest, type TestAPI, type TestContext } from 'vitest';
 import { InvalidOptionsError } from '../../errors.js';
 import type { StartedMachine } from '../../machine/started-machine.js';
 import type { MachineOptions } from '../../options/machine-options.js';
 import { sharedArtifactsDirName, testArtifactsDirName } from '../artifact-names.js';
-import { PROVIDED_HOOK_TIMEOUT_KEY } from '../config.js';
 import { mergeMachineOptions } from '../merge-options.js';
 import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions, type VitestTestOptions } from '../test-options.js';
-import { providedConfig, resolveMachineOptions, safeInject } from '../vm-fixture.js';
+import { providedConfig } from '../vm-fixture.js';
 import { describeDefaultsFor, type SuiteLike } from './describe-defaults.js';
 import { appendToFirstError, describeJournalSlice, journalSince } from './journal-slice.js';
-import { machineOptionsKey } from './machine-key.js';
-import { bootSharedMachine, endSharedMachine, keepsArtifacts, writeTestSlice, type SharedMachine } from './shared-machine.js';
-import { isLastAttempt, SharedLifetime } from './shared-lifetime.js';
-import { acquireReusable, ReusePool } from './worker-pool.js';
-
-/** vitest's default `hookTimeout`, for runs without the plugin. */
-const DEFAULT_HOOK_TIMEOUT = 10_000;
+import { keepsArtifacts, writeTestSlice } from './shared-machine.js';
+import { isLastAttempt } from './shared-lifetime.js';
+import { endWorkerMachines, SharedVmScope, workerPool } from './shared-scope.js';
 
 /** The options of a shared machine: the machine options, over the project's and the describe's defaults. */
 export type SharedVmOptions = Omit<MachineOptions, 'artifactsDir'>;
@@ -91,62 +85,6 @@ declare module 'vitest' {
   interface TaskMeta {
     /** The shared machine (useVm) a test uses. */
     'vitest-vmspawn:shared'?: string;
-  }
-}
-
-const POOL_KEY = Symbol.for('vitest-vmspawn:worker-machines');
-function workerPool(): ReusePool<SharedMachine> {
-  const holder = globalThis as { [POOL_KEY]?: ReusePool<SharedMachine> };
-  return (holder[POOL_KEY] ??= new ReusePool<SharedMachine>());
-}
-
-function hookTimeout(): number {
-  return safeInject(PROVIDED_HOOK_TIMEOUT_KEY) ?? DEFAULT_HOOK_TIMEOUT;
-}
-
-/** Ends the machines this worker kept for reuse. */
-async function endWorkerMachines(): Promise<void> {
-  const { preserveArtifacts } = providedConfig();
-  await Promise.all(workerPool().drain().map((shared) => endSharedMachine(shared, hookTimeout(), preserveArtifacts)));
-}
-
-class SharedVmScope {
-  readonly lifetime: SharedLifetime<SharedMachine>;
-  constructor(
-    readonly id: string,
-    readonly label: string,
-    readonly artifactsDir: string,
-    options: SharedVmOptions,
-    sharing: SharingOptions,
-  ) {
-    this.lifetime = new SharedLifetime<SharedMachine>(
-      {
-        start: async () => {
-          const resolved = await resolveMachineOptions(options);
-          if (sharing.reuse !== 'worker') return bootSharedMachine(resolved, this.artifactsDir);
-          return acquireReusable(workerPool(), machineOptionsKey(resolved), {
-            start: () => bootSharedMachine(resolved, this.artifactsDir),
-            reset: async (shared) => {
-              await sharing.reset?.(shared.vm);
-            },
-            end: async (shared, error) => {
-              console.warn(`vitest-vmspawn: the reset of the reused machine failed (${String(error)}); it is shut down and a fresh one booted`);
-              await endSharedMachine(shared, hookTimeout(), providedConfig().preserveArtifacts);
-            },
-          });
-        },
-        end: async (shared) => {
-          // A boot that failed left its artifacts for the failed tests, unless none are kept.
-          if (!shared) {
-            if (providedConfig().preserveArtifacts === 'never') await rm(this.artifactsDir, { recursive: true, force: true });
-            return;
-          }
-          if (workerPool().holds(shared)) workerPool().giveBack(shared);
-          else await endSharedMachine(shared, hookTimeout(), providedConfig().preserveArtifacts);
-        },
-      },
-      `the shared machine of ${label}`,
-    );
   }
 }
 
