@@ -12,6 +12,8 @@
  * ```
  */
 export { test, withVm, type TestWithVm, type VmContext, type VmTestAPI, type VmTestOptions } from './vitest/test-api.js';
+export { useVm, type SharedVmContext, type SharedVmOptions, type SharedVmTestAPI, type SharingOptions } from './vitest/shared-vm/use-vm.js';
+export { SharedMachineEndedError } from './vitest/shared-vm/shared-lifetime.js';
 export type { VmArtifactsArtifact } from './vitest/vm-fixture.js';
 export type { PreserveArtifacts, VmspawnConfig } from './vitest/config.js';
 export * from './machine-api.js';

@@ -26,6 +26,14 @@ export function testArtifactsDirName({ file, titles, retry, repeat }: TestIdenti
   return `${base.slice(0, MAX_LENGTH - 9).replace(/-+$/, '')}-${hash}${suffix}`;
 }
 
+/**
+ * The directory of a machine shared by a file's or a describe's tests: the file and describe titles,
+ * with `.shared-vm` to keep it apart from the tests' own directories, like `e2e-boot-read-only-checks.shared-vm`.
+ */
+export function sharedArtifactsDirName({ file, titles }: Pick<TestIdentity, 'file' | 'titles'>): string {
+  return `${testArtifactsDirName({ file, titles, retry: 0, repeat: 0 })}.shared-vm`;
+}
+
 function sanitize(text: string): string {
   return text
     .replace(/[^a-zA-Z0-9._]+/g, '-')

@@ -81,11 +81,14 @@ export interface ProvidedVmspawnConfig {
 
 export const PROVIDED_CONFIG_KEY = 'vitest-vmspawn:config';
 export const PROVIDED_IMAGE_KEY = 'vitest-vmspawn:default-image';
+/** vitest's resolved `hookTimeout`, which bounds the shutdown of shared machines in hooks. */
+export const PROVIDED_HOOK_TIMEOUT_KEY = 'vitest-vmspawn:hook-timeout';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     'vitest-vmspawn:config': ProvidedVmspawnConfig;
     'vitest-vmspawn:default-image': DefaultImage;
+    'vitest-vmspawn:hook-timeout': number;
   }
 }
 

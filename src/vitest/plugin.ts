@@ -18,7 +18,7 @@ import type { MachineOptions } from '../options/machine-options.js';
 import { MACHINE_DEFAULTS } from '../options/resolve-options.js';
 import { parseSize } from '../options/size.js';
 import { planMaxWorkers } from './concurrency.js';
-import { PROVIDED_CONFIG_KEY, resolveVmspawnConfig, type VmspawnConfig } from './config.js';
+import { PROVIDED_CONFIG_KEY, PROVIDED_HOOK_TIMEOUT_KEY, resolveVmspawnConfig, type VmspawnConfig } from './config.js';
 import { decideHost } from './host-decisions.js';
 import { PROVIDED_RUN_KEY, type RunAnnouncements } from './run-announcements.js';
 import { tagsToDeclare } from './vm-tag.js';
@@ -32,11 +32,13 @@ export function vmspawn(config: VmspawnConfig = {}): Plugin {
   let summaryAdded = false;
   return {
     name: 'vitest-vmspawn',
-    // The end-of-run summary is a reporter next to the user's own; added before vitest creates them.
-    configureVitest({ vitest }: { vitest: { config: { reporters: unknown[] } } }) {
+    configureVitest({ vitest, project }) {
+      // Shared machines fit their shutdown into the hook timeout the workers run with.
+      project.provide(PROVIDED_HOOK_TIMEOUT_KEY, project.config.hookTimeout);
+      // The end-of-run summary is a reporter next to the user's own; added before vitest creates them.
       if (!config.runSummary || summaryAdded) return;
       summaryAdded = true;
-      vitest.config.reporters.push(new VmSummaryReporter());
+      (vitest.config as unknown as { reporters: unknown[] }).reporters.push(new VmSummaryReporter());
     },
     async config(userConfig: ViteUserConfig) {
       const root = resolve(userConfig.root ?? process.cwd());

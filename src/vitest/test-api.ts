@@ -9,7 +9,9 @@ import { endLiveMachines } from '../machine/machine-runtime.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { killAllManagedProcesses, onParentGone } from '../process/managed-process.js';
-import { rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
+import { mergeMachineOptions } from './merge-options.js';
+import { describeDefaultsFor, setDescribeDefaults, type SuiteLike } from './shared-vm/describe-defaults.js';
+import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
 import { pluginInProject, providedConfig, startTestMachine } from './vm-fixture.js';
 import { vmTestTags } from './vm-tag.js';
 
@@ -40,6 +42,11 @@ export interface VmTestAPI<Context = object> extends VmTestCall<Context> {
     (name: string, fn: (item: T, context: TestContext & Context & VmContext) => unknown): void;
     (name: string, options: VmTestOptions, fn: (item: T, context: TestContext & Context & VmContext) => unknown): void;
   };
+  /**
+   * Machine options for the test.vm tests and `useVm` machines of the describe block (or file) it
+   * is called in, and of the describes inside it: over the project's defaults, under each test's own.
+   */
+  defaults(options: Omit<MachineOptions, 'artifactsDir'>): void;
   /**
    * One test per case; `fn` gets the case's values spread (an array case) followed by the context.
    * Array cases are typed as tuples, as with vitest's `test.each`: `each([['a', 1]])` gives
@@ -118,7 +125,7 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
     const { testOptions, machineOptions } = splitTestOptions(options);
     rejectUnusableTimeout(testOptions);
     const key = `${process.pid}-${nextKey++}`;
-    optionsByKey.set(key, machineOptions);
+    optionsByKey.set(key, mergeMachineOptions(describeDefaultsFor(currentSuite()), machineOptions));
     testWithFixture(
       name,
       {
@@ -145,9 +152,18 @@ function createVmTestAPI(testWithFixture: TestAPI): VmTestAPI {
       chain.for(cases)(name, options, handler as never);
     };
   };
+  const defaults = (options: MachineOptions) => {
+    rejectUnknownTestOptions(options, 'test.vm.defaults options');
+    setDescribeDefaults(currentSuite() ?? {}, options);
+  };
   // The collector copies its function's properties onto every chained API (.skip, .only, …).
-  Object.assign((api as unknown as { fn: object }).fn, { each });
-  return Object.assign(api, { each });
+  Object.assign((api as unknown as { fn: object }).fn, { each, defaults });
+  return Object.assign(api, { each, defaults });
+}
+
+/** The describe block (or file) being collected. */
+function currentSuite(): SuiteLike | undefined {
+  return (TestRunner.getCurrentSuite() as unknown as { suite?: SuiteLike } | undefined)?.suite;
 }
 
 interface ChainFlags {

@@ -30,13 +30,13 @@ export function splitTestOptions(options: VmTestOptions): { testOptions: VitestT
  * Throws {@link InvalidOptionsError} for names in a test's machine options that are neither machine
  * options nor vitest's, suggesting the closest of both (`timeot` → `timeout`).
  */
-export function rejectUnknownTestOptions(machineOptions: MachineOptions): void {
+export function rejectUnknownTestOptions(machineOptions: MachineOptions, context = 'test.vm options'): void {
   const knownNames = [...MACHINE_OPTION_NAMES, ...VITEST_TEST_OPTION_NAMES];
   const accepted = `machine options: ${MACHINE_OPTION_NAMES.join(', ')}; vitest's test options: ${VITEST_TEST_OPTION_NAMES.join(', ')}`;
   const problems = Object.keys(machineOptions)
     .filter((key) => !MACHINE_OPTION_NAMES.includes(key))
     .map((key) => unknownOptionProblem(key, knownNames, { accepted }));
-  if (problems.length > 0) throw new InvalidOptionsError(problems, 'test.vm options');
+  if (problems.length > 0) throw new InvalidOptionsError(problems, context);
 }
 
 /**

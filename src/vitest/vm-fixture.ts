@@ -16,7 +16,7 @@ import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
 import { reportKeptArtifacts } from './artifacts-report.js';
-import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
+import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_HOOK_TIMEOUT_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
 import { printBootStages, recordMachine } from './boot-progress-lines.js';
 import { debugModeOn } from './debug-shell.js';
 import { watchTestMachine } from './failed-test.js';
@@ -67,11 +67,9 @@ export async function startTestMachine(
   testOptions: MachineOptions,
   onCleanup: (cleanup: () => Promise<void>) => void,
 ): Promise<StartedMachine> {
-  rejectUnknownTestOptions(testOptions);
   markAnnounced(safeInject(PROVIDED_RUN_KEY)?.lines ?? []); // printed once for the run by the global setup
   const config = providedConfig();
-  const requested = mergeMachineOptions(config.defaults, testOptions);
-  const options = requested.linux || requested.image || requested.directory ? requested : await withDefaultImage(requested);
+  const options = await resolveMachineOptions(testOptions);
   const artifactsDir = join(config.artifactsDir, artifactsDirName(context));
   const machine = new Machine({ ...options, artifactsDir }); // throws on bad options, before anything else
   const unusable = await checkArtifactsDir(artifactsDir, { signal: context.signal });
@@ -125,6 +123,13 @@ function reportSuppressedMessages(vm: StartedMachine, context: Pick<TestContext,
   });
 }
 
+/** The project defaults with `testOptions` over them, and the default image when they name no image. */
+export async function resolveMachineOptions(testOptions: MachineOptions): Promise<MachineOptions> {
+  rejectUnknownTestOptions(testOptions);
+  const requested = mergeMachineOptions(providedConfig().defaults, testOptions);
+  return requested.linux || requested.image || requested.directory ? requested : await withDefaultImage(requested);
+}
+
 /** Boots the default image's initramfs flavour; its kernel arguments come before the test's. */
 async function withDefaultImage(options: MachineOptions): Promise<MachineOptions> {
   const image = safeInject(PROVIDED_IMAGE_KEY) ?? (await defaultImage());
@@ -146,7 +151,7 @@ function artifactsDirName(context: Pick<TestContext, 'task'>): string {
 }
 
 /** inject() outside a vitest worker (or for a key nobody provided) gives undefined instead of throwing. */
-function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY | typeof PROVIDED_RUN_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
+export function safeInject<K extends typeof PROVIDED_CONFIG_KEY | typeof PROVIDED_IMAGE_KEY | typeof PROVIDED_RUN_KEY | typeof PROVIDED_HOOK_TIMEOUT_KEY>(key: K): ReturnType<typeof inject<K>> | undefined {
   try {
     return inject(key);
   } catch {

@@ -6,6 +6,7 @@ import { expectTypeOf, test as vitestTest } from 'vitest';
 import {
   Machine,
   test,
+  useVm,
   withVm,
   type ExecResult,
   type JournalEntry,
@@ -77,5 +78,27 @@ vitestTest('test.vm and the machine handle', () => {
       void vm;
     });
     expectTypeOf(new Machine({ linux: '/k' }).start()).resolves.toEqualTypeOf<StartedMachine>();
+  });
+});
+
+vitestTest('useVm and test.vm.defaults', () => {
+  // Declarations only, as above: useVm registers hooks, so it is called only where it would be collected.
+  const declare = (register: () => void) => void register;
+  declare(() => {
+    test.vm.defaults({ ram: '1G' });
+    // @ts-expect-error unknown option
+    test.vm.defaults({ rams: '1G' });
+    const shared = useVm({ setCredential: { a: 'b' } }, { reuse: 'worker', reset: async (vm) => void (await vm.exec('true')) });
+    shared('reads', async ({ vm, task }) => {
+      expectTypeOf(vm).toEqualTypeOf<StartedMachine>();
+      expectTypeOf(task.name).toBeString();
+    });
+    shared.concurrent.skip('chained', { timeout: 1, retry: 1 }, async ({ vm }) => void vm);
+    shared.for(['x'])('for %s', async (item, { vm }) => void [item, vm]);
+    expectTypeOf(shared.machine()).resolves.toEqualTypeOf<StartedMachine>();
+    // @ts-expect-error machine options belong to useVm, not to its tests
+    shared('no machine options', { ram: '1G' }, async () => undefined);
+    // @ts-expect-error reuse is 'scope' or 'worker'
+    useVm({}, { reuse: 'file' });
   });
 });
