@@ -79,7 +79,7 @@ export class SshSession {
       try {
         channel = await connection.exec(remoteCommand);
       } catch (error) {
-        this.#release(connection);
+        this.#release(connection, false);
         if (error instanceof ChannelRefusedError && connection.channels > 0) {
           // The server allows fewer channels than assumed: remember its limit and try again.
           connection.capacity = Math.max(1, connection.channels);
@@ -102,7 +102,7 @@ export class SshSession {
           deadline,
         );
       } finally {
-        this.#release(connection);
+        this.#release(connection, true);
       }
     }
   }
@@ -171,9 +171,14 @@ export class SshSession {
     });
   }
 
-  #release(connection: SshConnection): void {
-    connection.channels--;
-    this.#wakeAll();
+  /** Frees the channel reserved on `connection`; one that was opened only once the server has read its close. */
+  #release(connection: SshConnection, opened: boolean): void {
+    const free = () => {
+      connection.channels--;
+      this.#wakeAll();
+    };
+    if (opened) void connection.caughtUp().then(free);
+    else free();
   }
 
   #wakeAll(): void {
