@@ -15,3 +15,4 @@ export { test, withVm, type TestWithVm, type VmContext, type VmTestAPI, type VmT
 export type { VmArtifactsArtifact } from './vitest/vm-fixture.js';
 export type { PreserveArtifacts, VmspawnConfig } from './vitest/config.js';
 export * from './machine-api.js';
+export { vmspawnMatchers, type JournalSource, type NoEntriesOptions, type VmspawnMatchers } from './matchers/index.js';
