@@ -12,6 +12,10 @@ test.vm('asserts on what the guest logged', async ({ vm }) => {
   // … or query what arrived so far.
   expect(vm.journalEntries({ identifier: 'myapp' })).toHaveLength(1);
   expect(vm.journalEntries({ priority: 'emerg' })).toEqual([]);
+
+  // … or use the matchers the plugin registers: failures show the nearest or offending entries.
+  expect(vm.journal).toContainEntry({ identifier: 'myapp', priority: 'err', message: /almost full/ });
+  expect(vm.journal).toHaveNoEntries({ priority: 'err', allow: [{ identifier: 'myapp' }] });
 });
 
 test.vm("follows a unit's output", async ({ vm }) => {

@@ -17,3 +17,4 @@ export { SharedMachineEndedError } from './vitest/shared-vm/shared-lifetime.js';
 export type { VmArtifactsArtifact } from './vitest/vm-fixture.js';
 export type { PreserveArtifacts, VmspawnConfig } from './vitest/config.js';
 export * from './machine-api.js';
+export { vmspawnMatchers, type JournalSource, type NoEntriesOptions, type VmspawnMatchers } from './matchers/index.js';

@@ -215,7 +215,15 @@ export class MachineRuntime {
     // A guest without logind ignores the ACPI power button, so ask its system manager over SSH too.
     const ssh = this.ssh && !this.ssh.closed ? this.ssh : undefined;
     const askedOverSsh = ssh
-      ? ssh.exec('systemctl poweroff --no-block', { reject: false, timeout: 5_000 }).then((result) => result.exitCode === 0, () => false)
+      ? ssh.exec('systemctl poweroff --no-block', { reject: false, timeout: 5_000 }).then(
+          (result) => {
+            // Hang up before systemd stops sshd: a connection it has to kill makes sshd log
+            // "mm_reap: preauth child terminated by signal 15" at error priority.
+            ssh.close();
+            return result.exitCode === 0;
+          },
+          () => false,
+        )
       : Promise.resolve(false);
     void this.#qmp?.execute('system_powerdown').catch(() => undefined);
     const stopWaiting = new AbortController();

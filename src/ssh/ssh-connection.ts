@@ -157,6 +157,30 @@ export class SshConnection {
     });
   }
 
+  /**
+   * Resolves once the server has read everything sent so far (or the connection is gone): the reply
+   * to a request sent now comes after it. A command's session slot on the server (`MaxSessions`) is
+   * free only once the server has read the client's close of its channel; a new channel opened
+   * before that is refused, and OpenSSH logs "error: no more sessions".
+   */
+  caughtUp(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const stopWaiting = this.onClose(() => resolve());
+      const done = () => {
+        stopWaiting();
+        resolve();
+      };
+      try {
+        // Any global request with a reply will do. Cancelling a forwarding that was never asked for
+        // changes nothing, and OpenSSH logs it at debug level only.
+        this.client.unforwardIn('vmspawn.invalid', 0, done);
+      } catch {
+        done();
+      }
+    });
+  }
+
   close(): void {
     this.#closedOnPurpose = true;
     this.client.end();

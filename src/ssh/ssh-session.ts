@@ -83,7 +83,7 @@ export class SshSession {
       try {
         channel = await connection.exec(remoteCommand);
       } catch (error) {
-        this.#release(connection);
+        this.#release(connection, false);
         if (error instanceof ChannelRefusedError && connection.channels > 0) {
           // The server allows fewer channels than assumed: remember its limit and try again.
           connection.capacity = Math.max(1, connection.channels);
@@ -106,7 +106,7 @@ export class SshSession {
           deadline,
         );
       } finally {
-        this.#release(connection);
+        this.#release(connection, true);
       }
     }
   }
@@ -131,10 +131,12 @@ export class SshSession {
     const abandoned = () => new MachineStateError(`Cannot ${what}: no SSH channel was free.`);
     for (let attempt = 1; ; attempt++) {
       const connection = await this.#acquire(undefined, undefined, abandoned);
+      let opened = false;
       try {
         let channel: Channel;
         try {
           channel = await open(connection);
+          opened = true;
         } catch (error) {
           if (error instanceof ChannelRefusedError && connection.channels > 1) {
             connection.capacity = Math.max(1, connection.channels - 1);
@@ -146,7 +148,7 @@ export class SshSession {
         }
         return await use(channel);
       } finally {
-        this.#release(connection);
+        this.#release(connection, opened);
       }
     }
   }
@@ -237,9 +239,14 @@ export class SshSession {
     });
   }
 
-  #release(connection: SshConnection): void {
-    connection.channels--;
-    this.#wakeAll();
+  /** Frees the channel reserved on `connection`; one that was opened only once the server has read its close. */
+  #release(connection: SshConnection, opened: boolean): void {
+    const free = () => {
+      connection.channels--;
+      this.#wakeAll();
+    };
+    if (opened) void connection.caughtUp().then(free);
+    else free();
   }
 
   #wakeAll(): void {

@@ -1,7 +1,8 @@
 /**
  * The vitest plugin: validates the project-wide settings when the config loads, hands them to the
  * workers, and registers a global setup that reaps machines a killed run left behind and builds
- * the default image once, before any worker starts.
+ * the default image once, before any worker starts. A setup file registers the matchers
+ * (`expect(vm.journal).toHaveNoEntries(…)`, see src/matchers) in every test file.
  *
  * ```ts
  * // vitest.config.ts
@@ -27,6 +28,7 @@ import { VmSummaryReporter } from './summary-reporter.js';
 // The global setup sits next to this file, as .ts in the sources and .js once built.
 const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
 const GLOBAL_SETUP = fileURLToPath(new URL(`./global-setup.${extension}`, import.meta.url));
+const MATCHERS_SETUP = fileURLToPath(new URL(`./matchers-setup.${extension}`, import.meta.url));
 
 export function vmspawn(config: VmspawnConfig = {}): Plugin {
   let summaryAdded = false;
@@ -49,6 +51,7 @@ export function vmspawn(config: VmspawnConfig = {}): Plugin {
         test: {
           provide: { [PROVIDED_CONFIG_KEY]: provided, [PROVIDED_RUN_KEY]: run },
           globalSetup: [GLOBAL_SETUP],
+          setupFiles: [MATCHERS_SETUP],
           ...(tags.length > 0 && { tags }),
           ...(run.concurrency && { maxWorkers: run.concurrency.maxWorkers }),
         },
