@@ -4,7 +4,8 @@
  */
 import { expect, test as base } from 'vitest';
 import { defineConfig } from 'vitest/config';
-import { test, withVm, type VmTestOptions } from 'vitest-vmspawn';
+import { describe } from 'vitest';
+import { test, useVm, withVm, type VmTestOptions } from 'vitest-vmspawn';
 import { defaultImage, Machine } from 'vitest-vmspawn/machine';
 import { vmspawn } from 'vitest-vmspawn/plugin';
 
@@ -107,6 +108,56 @@ export async function copyIn(vm: import('vitest-vmspawn').StartedMachine, data: 
 }
 
 // A typo in options fails to compile, wherever options are given.
+// Shared machines.
+describe('image checks', () => {
+  test.vm.defaults({ ram: '1G' });
+  const shared = useVm({ setCredential: { greeting: 'hi' } });
+  shared('os-release names Debian', async ({ vm }) => {
+    expect((await vm.exec('cat /etc/os-release')).stdout).toContain('Debian');
+  });
+  const reused = useVm({}, { reuse: 'worker', reset: async (vm) => void (await vm.exec('rm -rf /tmp/work')) });
+  reused.for(['a', 'b'])('case %s', async (name, { vm }) => void [name, vm.name]);
+});
+
+// Talking to the guest and waiting.
+test.vm('talks to the guest', async ({ vm }) => {
+  await vm.copyTo('fixtures/app', '/srv/app');
+  await vm.writeFile('/etc/app.conf', 'port=8080\n', { mode: 0o600 });
+  await vm.exec('./build.sh', { cwd: '/srv/app', user: 'builder', env: { MODE: 'release build' }, onStdout: (chunk) => process.stdout.write(chunk) });
+  await vm.copyFrom('/srv/app/out', 'test-results/out');
+  const status: string = await vm.readFile('/srv/app/out/status', 'utf8');
+  await using web = await vm.forwardPort(8080);
+  const page = await fetch(`http://127.0.0.1:${web.port}/`);
+  void [status, page];
+
+  await vm.exec(['systemctl', 'start', '--no-block', 'app.service']);
+  await vm.waitForUnit('app');
+  await vm.waitForPort(8080);
+  await vm.waitForFile('/run/app/ready');
+  const { stdout } = await vm.waitUntilSucceeds('curl -sf localhost:8080/health');
+  await vm.waitForConsole(/login:/, { since: 'now', timeout: 30_000 });
+  void stdout;
+});
+
+// Matchers.
+test.vm('boots clean', async ({ vm }) => {
+  const result = await vm.exec('myapp --check', { reject: false });
+  expect(result).toSucceed();
+  expect(result).toExitWith(2);
+  await expect(vm).toHaveUnitActive('myapp.service');
+  await expect(vm).toHaveNoFailedUnits();
+  expect(vm.journal).toContainEntry({ unit: 'myapp.service', message: /listening on/ });
+  expect(vm.journal).not.toContainEntry({ identifier: 'myapp', priority: 'crit' });
+  expect(vm.journal).toHaveNoEntries({ priority: 'err', allow: [{ identifier: 'kernel', message: /MMCONFIG/ }] });
+});
+
+// Typos fail to compile.
+// @ts-expect-error `rma` is not a machine option
+useVm({ rma: '1G' });
+// @ts-expect-error `unti` is not a journal match field
+test.vm('typo', async ({ vm }) => expect(vm.journal).toContainEntry({ unti: 'ssh.service' }));
+// @ts-expect-error `'error'` is not a priority name
+test.vm('typo', async ({ vm }) => expect(vm.journal).toHaveNoEntries({ priority: 'error' }));
 // @ts-expect-error `rma` is not a machine option
 test.vm('typo', { rma: '1G' }, async ({ vm }) => void vm.name);
 // @ts-expect-error `timeot` is not a test option
