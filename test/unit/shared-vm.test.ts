@@ -5,6 +5,7 @@ import { describeDefaultsFor, setDescribeDefaults, type SuiteLike } from '../../
 import { formatJournalEntry, journalSince } from '../../src/vitest/shared-vm/journal-slice.js';
 import { machineOptionsKey } from '../../src/vitest/shared-vm/machine-key.js';
 import { isLastAttempt, SharedLifetime, SharedMachineEndedError } from '../../src/vitest/shared-vm/shared-lifetime.js';
+import { isRunStop } from '../../src/vitest/shared-vm/shared-scope.js';
 import { planTeardown } from '../../src/vitest/shared-vm/teardown-budget.js';
 import { acquireReusable, ReusePool } from '../../src/vitest/shared-vm/worker-pool.js';
 
@@ -106,6 +107,13 @@ describe('journal slice of a test', () => {
     expect(journalSince(entries, 5).entries).toEqual([]);
     expect(formatJournalEntry(entries[0]!)).toBe('12:00:01.234 app[42]: before');
   });
+});
+
+test("a shared boot is aborted by a stopped run, not by one test's timeout", () => {
+  const stopped = Object.assign(new Error('The test run was aborted by the user.'), { name: 'TestRunAbortError' });
+  expect(isRunStop(stopped)).toBe(true);
+  expect(isRunStop(new Error('Test timed out in 5000ms.'))).toBe(false);
+  expect(isRunStop(undefined)).toBe(false);
 });
 
 describe('shared machine teardown within a hook', () => {
