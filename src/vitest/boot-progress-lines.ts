@@ -17,6 +17,8 @@ export interface VmTestRecord {
   endedBy: string | undefined;
   /** The kept artifacts directory, as shown to the user; undefined when deleted. */
   artifactsDir: string | undefined;
+  /** A test on a shared machine (useVm): the machine's name as its boot progress showed it. */
+  sharedMachine?: string;
 }
 
 export const RECORD_META_KEY = 'vitest-vmspawn:machine';
@@ -39,19 +41,19 @@ export function formatStageLine(label: string, stage: BootStage): string {
   return `vitest-vmspawn: ${label}: ${stage.label} (${(stage.afterMs / 1000).toFixed(1)} s)\n`;
 }
 
-/** A progress listener for `start({ onBootStage })` that writes each stage to stderr. */
-export function printBootStages(task: TestContext['task'], write: (text: string) => void = (text) => process.stderr.write(text)): (stage: BootStage) => void {
-  const label = testLabel(task);
+/** A progress listener for `start({ onBootStage })` that writes each stage to stderr, under `label` (a test's, or a shared machine's). */
+export function printBootStages(label: string, write: (text: string) => void = (text) => process.stderr.write(text)): (stage: BootStage) => void {
   return (stage) => write(formatStageLine(label, stage));
 }
 
 /** Leaves what the summary shows in the test's meta, which vitest sends to the main process with the result. */
-export function recordMachine(task: TestContext['task'], vm: StartedMachine, keptArtifactsDir: string | undefined): void {
+export function recordMachine(task: TestContext['task'], vm: StartedMachine, keptArtifactsDir: string | undefined, sharedMachine?: string): void {
   const { summary } = vm;
   task.meta[RECORD_META_KEY] = {
     bootMs: summary.sshReadyAfterMs ?? summary.readyAfterMs,
     exitStatus: summary.exit?.exitStatus,
     endedBy: summary.exit?.endedBy,
     artifactsDir: keptArtifactsDir,
+    ...(sharedMachine !== undefined && { sharedMachine }),
   };
 }

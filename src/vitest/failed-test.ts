@@ -16,6 +16,8 @@ export interface FailedTestOptions {
   keepsArtifactsOnFailure: boolean;
   /** The artifacts directory as the report shows it. */
   shownArtifactsDir: string;
+  /** A test on a shared machine: list the last `lines` entries of its time whole, and name the file with all of them. */
+  journalTail?: { lines: number; file: string };
 }
 
 /** Starts watching a test's machine; call the returned function in the test's cleanup, before the machine stops. */
@@ -26,7 +28,7 @@ export function watchTestMachine(vm: StartedMachine, context: Pick<TestContext, 
     stopAnnotating();
     if (context.task.result?.state !== 'fail') return;
     try {
-      const evidence = await mark.gather(options.keepsArtifactsOnFailure ? options.shownArtifactsDir : undefined, options.keepsArtifactsOnFailure);
+      const evidence = await mark.gather(options.keepsArtifactsOnFailure ? options.shownArtifactsDir : undefined, options.keepsArtifactsOnFailure, options.journalTail);
       attachFailureReport(context.task, FAILURE_REPORT_NAME, formatFailureReport(evidence));
     } catch (error) {
       attachFailureReport(context.task, FAILURE_REPORT_NAME, `The report on the test's machine could not be made: ${(error as Error).message}`);

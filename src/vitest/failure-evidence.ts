@@ -12,6 +12,7 @@ import { saveCoredumps } from '../machine/save-coredumps.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import { activatedUnitOf } from '../notify/notify-message.js';
 import type { FailureEvidence } from './failure-report.js';
+import { formatJournalEntry } from './shared-vm/journal-slice.js';
 
 /** How many error lines a report shows at most. */
 const MAX_ERROR_LINES = 20;
@@ -27,13 +28,20 @@ export class TestJournalMark {
     this.#index = vm.journalEntries().length;
   }
 
-  /** Everything the report needs; `shownArtifactsDir` is the path as the user should read it. */
-  async gather(shownArtifactsDir: string | undefined, saveCores: boolean): Promise<FailureEvidence> {
+  /**
+   * Everything the report needs; `shownArtifactsDir` is the path as the user should read it. With
+   * `tail` (a test on a shared machine), the last `tail.lines` entries of the test's time are listed
+   * whole, and the error lines are those before them.
+   */
+  async gather(shownArtifactsDir: string | undefined, saveCores: boolean, tail?: { lines: number; file: string }): Promise<FailureEvidence> {
     const { vm } = this;
     if (vm.state === 'running' && vm.sshAccess) await settle(vm);
     const entries = vm.journalEntries();
-    const errors = entries.slice(this.#index).filter((entry) => entry.priority !== undefined && entry.priority <= 3 && entry.identifier !== IDENTIFIER);
-    const dumps = coredumpsIn(entries);
+    const own = entries.slice(this.#index).filter((entry) => entry.identifier !== IDENTIFIER);
+    const listed = tail ? own.slice(Math.max(0, own.length - tail.lines)) : [];
+    const errors = own.slice(0, own.length - listed.length).filter((entry) => entry.priority !== undefined && entry.priority <= 3);
+    // A shared machine's earlier crashes belong to the tests that ran then.
+    const dumps = coredumpsIn(tail ? entries.slice(this.#index) : entries);
     const coredumps = saveCores ? await saveCoredumps(vm, dumps, vm.artifactsDir) : dumps.map((dump) => ({ ...dump, savedAs: undefined, notSaved: 'artifacts are not kept' }));
     const summary = vm.summary;
     return {
@@ -48,6 +56,7 @@ export class TestJournalMark {
       journalErrorsLeftOut: Math.max(0, errors.length - MAX_ERROR_LINES),
       coredumps: coredumps.map((dump) => ({ ...dump, savedAs: dump.savedAs && shownArtifactsDir ? dump.savedAs.replace(vm.artifactsDir, shownArtifactsDir) : dump.savedAs })),
       artifactsDir: shownArtifactsDir,
+      ...(tail && { journalTail: { lines: listed.map(formatJournalEntry), total: own.length, file: tail.file } }),
     };
   }
 }

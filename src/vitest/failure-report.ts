@@ -19,13 +19,23 @@ export interface FailureEvidence {
   /** How the machine ended, when it did. */
   exitReason: string | undefined;
   failedUnits: readonly string[];
-  /** Error-priority lines logged since the test's machine was ready, the last ones. */
+  /** Error-priority lines logged since the test's machine was ready (before `journalTail`, when there is one), the last ones. */
   journalErrors: readonly string[];
   /** How many more such lines there were. */
   journalErrorsLeftOut: number;
   coredumps: readonly SavedCoredump[];
   /** The test's artifacts directory as shown to the user; undefined when it is not kept. */
   artifactsDir: string | undefined;
+  /** A test on a shared machine: the last lines of its own part of the journal, every priority, and the file with all of it. */
+  journalTail?: JournalTail;
+}
+
+export interface JournalTail {
+  lines: readonly string[];
+  /** How many entries the test's part has in all. */
+  total: number;
+  /** The file that holds them all, as shown to the user. */
+  file: string;
 }
 
 /** The name of the error a failed VM test gets next to its own. */
@@ -41,15 +51,23 @@ export function formatFailureReport(evidence: FailureEvidence): string {
       lines.push(`    ${describeCoredump(dump)}; ${copy}`);
     }
   }
+  const tail = evidence.journalTail;
   if (evidence.journalErrors.length > 0) {
     const more = evidence.journalErrorsLeftOut > 0 ? ` (the last ${evidence.journalErrors.length}; ${evidence.journalErrorsLeftOut} earlier left out)` : '';
-    lines.push(`Errors in the guest's journal during the test${more}:`);
+    lines.push(`Errors in the guest's journal during the test${tail ? ', before the lines below' : ''}${more}:`);
     for (const line of evidence.journalErrors) lines.push(`    ${line}`);
-  } else {
+  } else if (!tail) {
     lines.push("No errors in the guest's journal during the test.");
   }
+  if (tail) lines.push(...describeTail(tail));
   if (evidence.artifactsDir) lines.push(`Artifacts: ${evidence.artifactsDir} (journal: journalctl --file ${evidence.artifactsDir}/journal.journal)`);
   return lines.join('\n');
+}
+
+function describeTail(tail: JournalTail): string[] {
+  if (tail.total === 0) return [`The guest's journal during the test: no entries (${tail.file})`];
+  const which = tail.lines.length < tail.total ? `the last ${tail.lines.length} of ${tail.total} entries` : `${tail.total} ${tail.total === 1 ? 'entry' : 'entries'}`;
+  return [`The guest's journal during the test (${which}; all in ${tail.file}):`, ...tail.lines.map((line) => `    ${line}`)];
 }
 
 function describeWhere(evidence: FailureEvidence): string {

@@ -27,9 +27,17 @@ export class VmSummaryReporter implements Reporter {
   }
 }
 
-/** `  failed crash.test.ts > crashes: booted in 13.8 s, ended by shutdown (exit status 0), artifacts: …` */
+/**
+ * `  failed crash.test.ts > crashes: booted in 13.8 s, ended by shutdown (exit status 0), artifacts: …`;
+ * a test on a shared machine names the machine instead of its end (it ends after the test):
+ * `  passed checks.test.ts > reads: shared machine checks.test.ts (shared), booted in 13.8 s, artifacts deleted`.
+ */
 export function formatSummaryLine(name: string, state: string, record: VmTestRecord): string {
   const boot = record.bootMs !== undefined ? `booted in ${(record.bootMs / 1000).toFixed(1)} s` : 'boot time unknown';
+  if (record.sharedMachine !== undefined) {
+    const artifacts = record.artifactsDir ? `artifacts: ${record.artifactsDir}` : 'artifacts not kept for this test';
+    return `  ${state.padEnd(6)} ${name}: shared machine ${record.sharedMachine}, ${boot}, ${artifacts}`;
+  }
   const exit = record.endedBy ? `ended by ${record.endedBy}${record.exitStatus !== undefined ? ` (exit status ${record.exitStatus})` : ''}` : 'still running';
   const artifacts = record.artifactsDir ? `artifacts: ${record.artifactsDir}` : 'artifacts deleted';
   return `  ${state.padEnd(6)} ${name}: ${boot}, ${exit}, ${artifacts}`;

@@ -4,22 +4,18 @@
  * the artifacts. A boot that outlives the test's timeout is aborted through the test's signal.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { inject, type TestContext } from 'vitest';
 import { InvalidOptionsError } from '../errors.js';
 import { defaultImage } from '../image/default-image.js';
-import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
 import { Machine } from '../machine/machine.js';
-import { markAnnounced } from '../machine/machine-log.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import { checkArtifactsDir } from '../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../options/machine-options.js';
 import { testArtifactsDirName } from './artifact-names.js';
-import { reportKeptArtifacts } from './artifacts-report.js';
 import { CONFIG_DEFAULTS, PROVIDED_CONFIG_KEY, PROVIDED_HOOK_TIMEOUT_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
-import { printBootStages, recordMachine } from './boot-progress-lines.js';
-import { debugModeOn } from './debug-shell.js';
-import { watchTestMachine } from './failed-test.js';
+import { testLabel } from './boot-progress-lines.js';
+import { bootStartOptions, leaveOutRunAnnouncements, reportFailedBoot, reportMachineOfTest, watchMachineOfTest } from './machine-of-test.js';
 import { mergeMachineOptions } from './merge-options.js';
 import { PROVIDED_RUN_KEY } from './run-announcements.js';
 import { rejectUnknownTestOptions } from './test-options.js';
@@ -67,7 +63,7 @@ export async function startTestMachine(
   testOptions: MachineOptions,
   onCleanup: (cleanup: () => Promise<void>) => void,
 ): Promise<StartedMachine> {
-  markAnnounced(safeInject(PROVIDED_RUN_KEY)?.lines ?? []); // printed once for the run by the global setup
+  leaveOutRunAnnouncements();
   const config = providedConfig();
   const options = await resolveMachineOptions(testOptions);
   const artifactsDir = join(config.artifactsDir, artifactsDirName(context));
@@ -76,51 +72,21 @@ export async function startTestMachine(
   if (unusable) throw new InvalidOptionsError([unusable], 'vitest-vmspawn plugin options');
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
-  const vm = await machine.start({ signal: context.signal, onBootStage: config.bootProgress ? printBootStages(context.task) : undefined }).catch(async (error: unknown) => {
-    // A failed boot keeps its artifacts (the BootError names them); the reports say where, too.
-    if (config.preserveArtifacts !== 'never') await reportKeptArtifacts(context, artifactsDir).catch(() => undefined);
+  const vm = await machine.start(bootStartOptions(testLabel(context.task), context.signal)).catch(async (error: unknown) => {
+    await reportFailedBoot(context, artifactsDir);
     throw error;
   });
-  const stopReporting = reportSuppressedMessages(vm, context, machine.options.journalRateLimit);
-  const beforeStop = watchTestMachine(vm, context, {
-    debug: debugModeOn(config.debug),
-    keepsArtifactsOnFailure: config.preserveArtifacts !== 'never',
-    shownArtifactsDir: relative(process.cwd(), artifactsDir) || artifactsDir,
-  });
+  const beforeStop = watchMachineOfTest(vm, context, { artifactsDir, journalRateLimit: machine.options.journalRateLimit });
 
   onCleanup(async () => {
-    stopReporting();
     await beforeStop();
     await vm.stop();
     const failed = context.task.result?.state === 'fail';
     const keep = config.preserveArtifacts === 'always' || (config.preserveArtifacts === 'failures-only' && failed);
-    recordMachine(context.task, vm, keep ? relative(process.cwd(), artifactsDir) || artifactsDir : undefined);
-    if (keep) {
-      await reportKeptArtifacts(context, artifactsDir, vm.summary);
-    } else {
-      await rm(artifactsDir, { recursive: true, force: true });
-    }
+    await reportMachineOfTest(context, vm, artifactsDir, keep);
+    if (!keep) await rm(artifactsDir, { recursive: true, force: true });
   });
   return vm;
-}
-
-/**
- * Each of journald's "Suppressed N messages" reports becomes a line of the test's report (shown with
- * its failure), as it arrives: vitest takes annotations only while the test runs.
- */
-function reportSuppressedMessages(vm: StartedMachine, context: Pick<TestContext, 'task' | 'annotate'>, limitKept: boolean): () => void {
-  const remedy = limitKept
-    ? 'journalRateLimit: false lifts the limit'
-    : "the unit sets its own LogRateLimitIntervalSec=/LogRateLimitBurst=, which journald's lifted limit does not override";
-  return vm.journal.subscribe((entry) => {
-    const report = readSuppressionReport(entry.fields);
-    if (!report || context.task.result?.state !== 'run') return;
-    try {
-      void context.annotate(`${describeSuppression(report)}; ${remedy}`, 'vitest-vmspawn').catch(() => undefined);
-    } catch {
-      // The test ended between the check and the call.
-    }
-  });
 }
 
 /** The project defaults with `testOptions` over them, and the default image when they name no image. */

@@ -1,6 +1,6 @@
 /**
- * The `vm` test tag: the plugin declares it (vitest refuses undeclared tags) and `test.vm` puts it on
- * every test it registers, so `vitest --tags-filter=vm` runs only the VM tests and
+ * The `vm` test tag: the plugin declares it (vitest refuses undeclared tags) and `test.vm` and
+ * `useVm` put it on every test they register, so `vitest --tags-filter=vm` runs only the VM tests and
  * `--tags-filter='!vm'` everything else.
  */
 import type { TestOptions } from 'vitest';
@@ -8,7 +8,7 @@ import type { TestTagDefinition } from 'vitest/config';
 
 export const VM_TAG = 'vm';
 
-export const VM_TAG_DEFINITION: TestTagDefinition = { name: VM_TAG, description: 'boots a virtual machine (test.vm of vitest-vmspawn)' };
+export const VM_TAG_DEFINITION: TestTagDefinition = { name: VM_TAG, description: 'uses a virtual machine (test.vm or useVm of vitest-vmspawn)' };
 
 /** The tags the plugin adds to the config: `vm`, unless the project declares it itself. */
 export function tagsToDeclare(declared: readonly TestTagDefinition[] | undefined): TestTagDefinition[] {

@@ -2,10 +2,12 @@
  * useVm in a real vitest run (one worker, `isolate: false`, vitest's default 10 s hook timeout):
  * a machine shared by three tests of a file, one failing, booted once; a machine reused by two
  * files, booted once and reset between them; a boot that fails every test of its machine once;
- * a typo in the options, refused before anything boots.
+ * a typo in the options, refused before anything boots. The shared tests get what test.vm tests
+ * get: the vm tag (the run filters on it), boot progress, the run's announcements once, the
+ * failure report of their own time, the kept directory in the reports and the run summary.
  * Two boots in all, one after the other.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
@@ -18,7 +20,7 @@ const CONFIG = `
 import { defineConfig } from 'vitest/config';
 import { vmspawn } from 'vitest-vmspawn/plugin';
 export default defineConfig({
-  plugins: [vmspawn({ artifactsDir: 'artifacts' })],
+  plugins: [vmspawn({ artifactsDir: 'artifacts', runSummary: true })],
   test: { include: ['*.test.ts'], maxWorkers: 1, isolate: false },
 });
 `;
@@ -59,22 +61,32 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
   const dir = await writeProject('shared-vm', {
     'note-boot.js': NOTE_BOOT,
     'per-file.test.ts': `
-      import { expect } from 'vitest';
+      import { expect, test as plain } from 'vitest';
       import { useVm } from 'vitest-vmspawn';
       import { noteBoot } from './note-boot.js';
       const test = useVm({ setCredential: { 'shared.value': 'v1' } });
+      const CRASH = (exe) => \`cp /usr/bin/sleep \${exe}; \${exe} 100 & until [ "$(readlink /proc/$!/exe)" = \${exe} ]; do sleep 0.1; done; kill -ABRT $!; wait\`;
       test('reads a credential', async ({ vm }) => {
         await noteBoot('per-file', vm);
+        // An error line and a crash of its own, which the failing test's report must not show.
+        await vm.exec(['logger', '-p', 'user.err', '-t', 'slice', 'error from the passing test']);
+        await vm.exec(CRASH('/root/napper'), { reject: false });
+        await vm.waitForJournal({ fields: { COREDUMP_EXE: /napper/ } }, { timeout: 30_000 });
         await vm.exec(['logger', '-t', 'slice', 'from the passing test']);
         await vm.waitForJournal({ identifier: 'slice', message: 'from the passing test' });
         expect((await vm.exec('cat /run/credentials/@system/shared.value')).stdout).toBe('v1');
       });
       test('fails on purpose', async ({ vm }) => {
         await noteBoot('per-file', vm);
+        // An error line, then more lines than the report lists whole, then a crash.
+        await vm.exec(['logger', '-p', 'user.err', '-t', 'slice', 'error from the failing test']);
+        await vm.exec('for i in $(seq 45); do logger -t filler "filler $i"; done');
+        await vm.exec(CRASH('/root/crasher'), { reject: false });
         await vm.exec(['logger', '-t', 'slice', 'from the failing test']);
         await vm.waitForJournal({ identifier: 'slice', message: 'from the failing test' });
         expect(1).toBe(2);
       });
+      plain('a plain test is left out by the tag filter', () => {});
       test('cuts SSH off last', async ({ vm }) => {
         await noteBoot('per-file', vm);
         // The shutdown after this test finds SSH gone and must still fit in the 10 s afterAll hook.
@@ -97,7 +109,7 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
     `,
   });
   await writeFile(join(dir, 'vitest.config.ts'), CONFIG);
-  const run = await startVitest(dir);
+  const run = await startVitest(dir, { args: ['--tags-filter=vm', '--reporter=junit', `--outputFile.junit=${join(dir, 'junit.xml')}`] });
   const output = String(run.all);
   const results = await statuses(dir);
   expect(results, output).toMatchObject({
@@ -107,6 +119,8 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
     'starts clean and leaves a marker': { status: 'passed' },
     'first user of a machine that cannot boot': { status: 'failed', failure: expect.stringMatching(/boot/i) },
     'second user of a machine that cannot boot': { status: 'failed' },
+    // useVm tests carry the vm tag: the filter keeps them and leaves the plain test out.
+    'a plain test is left out by the tag filter': { status: 'skipped' },
   });
   expect(output).not.toMatch(/Hook timed out/);
   // A typo in useVm's options fails the file as it is collected, naming the option it meant.
@@ -126,13 +140,38 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
   expect(bootsOf('reused').size).toBe(1);
   expect((await readFile(join(dir, 'resets.txt'), 'utf8')).trim().split('\n')).toHaveLength(1);
 
-  // The failing test's report holds its own part of the journal, not its neighbours'.
+  // The failing test's report (once): where the machine was, its own crash with the core saved
+  // into the shared directory, its own error line (before the listed tail), the last 40 lines of
+  // its own part of the journal; nothing of its neighbours'.
   const failure = results['fails on purpose']!.failure;
   expect(failure).toMatch(/expected 1 to be 2/);
-  expect(failure).toMatch(/Guest journal of the shared machine "vm" while this test ran .*per-file\.shared-vm\/tests\/fails-on-purpose\.journal\.txt/);
-  expect(failure).toContain('slice[');
-  expect(failure).toContain('from the failing test');
+  expect(failure.match(/VmDiagnosis: The test's machine was running/g)).toHaveLength(1);
+  expect(failure.match(/journal during the test/g)).toHaveLength(2);
+  expect(failure).toMatch(/Crashes in the guest \(systemd-coredump\):\n {4}\/root\/crasher \(pid \d+, SIGABRT\).*; core saved as artifacts\/per-file\.shared-vm\/coredumps\/core\.crasher\.\S+/);
+  expect(failure).not.toContain('napper');
+  expect(failure).toMatch(/Errors in the guest's journal during the test, before the lines below:\n {4}slice\[\d+\]: error from the failing test\n/);
+  expect(failure.match(/error from the failing test/g)).toHaveLength(1);
+  expect(failure).not.toContain('error from the passing test');
+  expect(failure).toMatch(/The guest's journal during the test \(the last 40 of \d+ entries; all in artifacts\/per-file\.shared-vm\/tests\/fails-on-purpose\.journal\.txt\):/);
+  expect(failure).toMatch(/\d\d:\d\d:\d\d\.\d{3} slice\[\d+\]: from the failing test/);
   expect(failure).not.toContain('from the passing test');
+  expect(failure).toContain('Artifacts: artifacts/per-file.shared-vm');
+  expect(readdirSync(join(dir, 'artifacts', 'per-file.shared-vm', 'coredumps'))).toEqual([expect.stringMatching(/^core\.crasher\./)]);
+  // The kept directory in the failing test's JSON meta and JUnit property, not on its passing neighbours.
+  const json = await assertionResults(join(dir, 'report.json'));
+  const keptDir = join(dir, 'artifacts', 'per-file.shared-vm');
+  expect(json['fails on purpose']).toMatchObject({ meta: { 'vitest-vmspawn:artifacts': keptDir }, tags: ['vm'] });
+  expect(json['reads a credential']?.meta).not.toHaveProperty('vitest-vmspawn:artifacts');
+  const junit = await readFile(join(dir, 'junit.xml'), 'utf8');
+  expect(junit).toContain('<property name="vitest-vmspawn" value="VM artifacts: artifacts/per-file.shared-vm">');
+  // Announcements once for the run, boot progress named after the file (or describe), once per boot.
+  expect(output.match(/vitest-vmspawn: accelerator:/g), output).toHaveLength(1);
+  expect(output.match(/vitest-vmspawn: per-file\.test\.ts \(shared\): QEMU started/g)).toHaveLength(1);
+  expect(output).toMatch(/vitest-vmspawn: per-file\.test\.ts \(shared\): SSH answered/);
+  expect(output.match(/vitest-vmspawn: reused-\d\.test\.ts > reused \(shared\): QEMU started/g)).toHaveLength(1);
+  // The run summary: a line per test, naming its shared machine.
+  expect(output).toMatch(/failed per-file\.test\.ts > fails on purpose: shared machine per-file\.test\.ts \(shared\), booted in \d+\.\d s, artifacts: artifacts\/per-file\.shared-vm/);
+  expect(output).toMatch(/passed reused-1\.test\.ts > reused > starts clean and leaves a marker: shared machine reused-\d\.test\.ts > reused \(shared\), booted in/);
 
   // Artifacts: the file's directory is kept (a test failed), with every test's slice and an index.
   const kept = join(dir, 'artifacts', 'per-file.shared-vm');
@@ -152,7 +191,7 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
   expect(log).toContain('shutdown requested (timeout 5000 ms)');
   const summary = JSON.parse(await readFile(join(kept, 'summary.json'), 'utf8'));
   expect(summary.exit).toMatchObject({ endedBy: 'shutdown' });
-  expect(output).toMatch(/VM artifacts of the shared machine \(kept if a test that uses it fails\): artifacts\/per-file\.shared-vm/);
+  expect(output).toContain('VM artifacts: artifacts/per-file.shared-vm');
 
   // The reused machine passed everywhere: its directory is gone, and it was shut down when the worker ended.
   const left = await readdir(join(dir, 'artifacts'));
@@ -163,3 +202,14 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
   expect(results['second user of a machine that cannot boot']!.failure).toBe(results['first user of a machine that cannot boot']!.failure);
   expect(processesMentioning(dir)).toEqual([]);
 }, 420_000);
+
+interface AssertionResult {
+  title: string;
+  meta: Record<string, unknown>;
+  tags: string[];
+}
+
+async function assertionResults(reportFile: string): Promise<Record<string, AssertionResult>> {
+  const report = JSON.parse(await readFile(reportFile, 'utf8')) as { testResults: Array<{ assertionResults: AssertionResult[] }> };
+  return Object.fromEntries(report.testResults.flatMap((file) => file.assertionResults.map((result) => [result.title, result])));
+}

@@ -45,6 +45,14 @@ test('a line of the end-of-run summary', () => {
   expect(formatSummaryLine('b', 'passed', { bootMs: undefined, exitStatus: undefined, endedBy: undefined, artifactsDir: undefined })).toBe(
     '  passed b: boot time unknown, still running, artifacts deleted',
   );
+  // A test on a shared machine: the machine ends after the test, so the line names it instead.
+  const shared = { bootMs: 13_840, exitStatus: undefined, endedBy: undefined, sharedMachine: 'c.test.ts (shared)' };
+  expect(formatSummaryLine('c.test.ts > reads', 'passed', { ...shared, artifactsDir: undefined })).toBe(
+    '  passed c.test.ts > reads: shared machine c.test.ts (shared), booted in 13.8 s, artifacts not kept for this test',
+  );
+  expect(formatSummaryLine('c.test.ts > fails', 'failed', { ...shared, artifactsDir: 'test-results/c.shared-vm' })).toBe(
+    '  failed c.test.ts > fails: shared machine c.test.ts (shared), booted in 13.8 s, artifacts: test-results/c.shared-vm',
+  );
 });
 
 test('the plugin options of progress, summary and debug mode take booleans', async () => {

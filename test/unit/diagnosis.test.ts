@@ -103,6 +103,20 @@ test('the failure report says where the machine was, what failed, what crashed a
   );
 });
 
+test("a shared machine's test: the last lines of its part of the journal, after the errors that came before them", () => {
+  const tail = { lines: ['12:00:01.234 app[42]: line 49'], total: 50, file: 'test-results/x.shared-vm/tests/t.journal.txt' };
+  const report = formatFailureReport({ ...evidence, coredumps: [], journalTail: tail });
+  expect(report).toContain("Errors in the guest's journal during the test, before the lines below (the last 1; 3 earlier left out):\n    app[42]: cannot bind port 80\n");
+  expect(report).toContain("The guest's journal during the test (the last 1 of 50 entries; all in test-results/x.shared-vm/tests/t.journal.txt):\n    12:00:01.234 app[42]: line 49\n");
+  // No errors before the tail: the tail alone, once.
+  const quiet = formatFailureReport({ ...evidence, journalErrors: [], journalErrorsLeftOut: 0, journalTail: { ...tail, total: 1 } });
+  expect(quiet).not.toContain('Errors in');
+  expect(quiet).not.toContain('No errors');
+  expect(quiet.match(/journal during the test/g)).toHaveLength(1);
+  expect(quiet).toContain('(1 entry; all in');
+  expect(formatFailureReport({ ...evidence, journalErrors: [], journalErrorsLeftOut: 0, journalTail: { lines: [], total: 0, file: 'f' } })).toContain("The guest's journal during the test: no entries (f)");
+});
+
 test('debug mode: the environment variable wins over the plugin option', () => {
   expect(debugModeOn(undefined, {})).toBe(false);
   expect(debugModeOn(true, {})).toBe(true);

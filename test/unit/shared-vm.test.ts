@@ -2,9 +2,10 @@ import { describe, expect, test } from 'vitest';
 import { toJournalEntry } from '../../src/journal/journal-entry.js';
 import { sharedArtifactsDirName } from '../../src/vitest/artifact-names.js';
 import { describeDefaultsFor, setDescribeDefaults, type SuiteLike } from '../../src/vitest/shared-vm/describe-defaults.js';
-import { appendToFirstError, describeJournalSlice, formatJournalEntry, journalSince } from '../../src/vitest/shared-vm/journal-slice.js';
+import { formatJournalEntry, journalSince } from '../../src/vitest/shared-vm/journal-slice.js';
 import { machineOptionsKey } from '../../src/vitest/shared-vm/machine-key.js';
 import { isLastAttempt, SharedLifetime, SharedMachineEndedError } from '../../src/vitest/shared-vm/shared-lifetime.js';
+import { isRunStop } from '../../src/vitest/shared-vm/shared-scope.js';
 import { planTeardown } from '../../src/vitest/shared-vm/teardown-budget.js';
 import { acquireReusable, ReusePool } from '../../src/vitest/shared-vm/worker-pool.js';
 
@@ -106,25 +107,13 @@ describe('journal slice of a test', () => {
     expect(journalSince(entries, 5).entries).toEqual([]);
     expect(formatJournalEntry(entries[0]!)).toBe('12:00:01.234 app[42]: before');
   });
+});
 
-  test('the report shows the last lines, capped, and names the slice file', () => {
-    const entries = Array.from({ length: 50 }, (_, index) => entry(`line ${index}`));
-    const text = describeJournalSlice(journalSince(entries, 0), 'vm', 'artifacts/x.shared-vm/tests/t.journal.txt', 40);
-    expect(text.split('\n')[0]).toBe('Guest journal of the shared machine "vm" while this test ran (last 40 of 50 entries; all in artifacts/x.shared-vm/tests/t.journal.txt):');
-    expect(text).toContain('app[42]: line 49');
-    expect(text).not.toContain('line 9\n');
-    expect(describeJournalSlice(journalSince([], 0), 'vm', 'f')).toContain('no entries');
-    expect(describeJournalSlice(journalSince([entry('one')], 0), 'vm', 'f')).toContain('(1 entry; all in f)');
-  });
-
-  test('appended to the first error, in its message and its stack', () => {
-    const errors = [{ message: 'expected 1 to be 2', stack: 'AssertionError: expected 1 to be 2\n    at a.test.ts:3:5' }, { message: 'second' }];
-    expect(appendToFirstError(errors, 'JOURNAL')).toBe(true);
-    expect(errors[0]!.message).toBe('expected 1 to be 2\n\nJOURNAL');
-    expect(errors[0]!.stack).toBe('AssertionError: expected 1 to be 2\n\nJOURNAL\n    at a.test.ts:3:5');
-    expect(errors[1]!.message).toBe('second');
-    expect(appendToFirstError([], 'JOURNAL')).toBe(false);
-  });
+test("a shared boot is aborted by a stopped run, not by one test's timeout", () => {
+  const stopped = Object.assign(new Error('The test run was aborted by the user.'), { name: 'TestRunAbortError' });
+  expect(isRunStop(stopped)).toBe(true);
+  expect(isRunStop(new Error('Test timed out in 5000ms.'))).toBe(false);
+  expect(isRunStop(undefined)).toBe(false);
 });
 
 describe('shared machine teardown within a hook', () => {

@@ -1,10 +1,10 @@
 /**
  * One test's part of a shared machine's journal: the entries that arrived while the test ran,
- * formatted one per line, and the failure report that carries the last of them.
+ * formatted one per line (the failure report lists the last of them, see failure-report.ts).
  */
 import type { JournalEntry } from '../../journal/journal-entry.js';
 
-/** How many journal lines a failure report of a test on a shared machine shows at most. */
+/** How many journal lines the failure report of a test on a shared machine lists at most. */
 export const REPORTED_JOURNAL_LINES = 40;
 
 export interface JournalSlice {
@@ -26,34 +26,4 @@ export function formatJournalEntry(entry: JournalEntry): string {
   const time = entry.time ? entry.time.toISOString().slice(11, 23) : '--:--:--.---';
   const source = entry.identifier ?? entry.unit ?? 'unknown';
   return `${time} ${source}${entry.pid !== undefined ? `[${entry.pid}]` : ''}: ${entry.message}`;
-}
-
-/** The text added to a failing test's error: the last `cap` lines of its slice, and where the rest is. */
-export function describeJournalSlice(slice: JournalSlice, machineName: string, sliceFile: string, cap = REPORTED_JOURNAL_LINES): string {
-  const { entries } = slice;
-  if (entries.length === 0) return `Guest journal of the shared machine "${machineName}" while this test ran: no entries (${sliceFile})`;
-  const shown = entries.slice(-cap);
-  const which = shown.length < entries.length ? `last ${shown.length} of ${entries.length} entries` : `${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`;
-  return [`Guest journal of the shared machine "${machineName}" while this test ran (${which}; all in ${sliceFile}):`, ...shown.map((entry) => `  ${formatJournalEntry(entry)}`)].join('\n');
-}
-
-/** A test error as vitest keeps it once the test failed. */
-export interface ReportedError {
-  message?: string;
-  stack?: string;
-}
-
-/**
- * Appends `text` to the first of a failed test's errors, in its message and in its stack (which
- * starts with the message, and is what the JSON reporter shows), so every reporter shows it.
- */
-export function appendToFirstError(errors: ReportedError[] | undefined, text: string): boolean {
-  const error = errors?.[0];
-  if (!error) return false;
-  const message = error.message ?? '';
-  const augmented = `${message}\n\n${text}`;
-  if (error.stack?.includes(message) && message) error.stack = error.stack.replace(message, augmented);
-  else if (error.stack) error.stack = `${augmented}\n${error.stack}`;
-  error.message = augmented;
-  return true;
 }

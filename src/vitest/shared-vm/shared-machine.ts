@@ -6,7 +6,7 @@
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidOptionsError } from '../../errors.js';
-import { Machine } from '../../machine/machine.js';
+import { Machine, type StartOptions } from '../../machine/machine.js';
 import type { StartedMachine } from '../../machine/started-machine.js';
 import { checkArtifactsDir } from '../../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../../options/machine-options.js';
@@ -22,17 +22,21 @@ export interface SharedMachine {
   shutdownTimeout: number;
   /** Whether a test that used it failed: its artifacts are then kept (`preserveArtifacts: 'failures-only'`). */
   failed: boolean;
+  /** The resolved `journalRateLimit`. */
+  journalRateLimit: boolean;
+  /** The name its boot progress lines and the run summary give it. */
+  label: string;
 }
 
-/** Boots a machine into `artifactsDir`, which is emptied first. */
-export async function bootSharedMachine(options: MachineOptions, artifactsDir: string): Promise<SharedMachine> {
+/** Boots a machine into `artifactsDir`, which is emptied first; `start` gets its abort signal and progress listener. */
+export async function bootSharedMachine(options: MachineOptions, artifactsDir: string, label: string, start: StartOptions): Promise<SharedMachine> {
   const machine = new Machine({ ...options, artifactsDir }); // throws on bad options, before anything else
   const unusable = await checkArtifactsDir(artifactsDir);
   if (unusable) throw new InvalidOptionsError([unusable], 'vitest-vmspawn plugin options');
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
-  const vm = await machine.start();
-  return { vm, artifactsDir, shutdownTimeout: machine.options.shutdownTimeout, failed: false };
+  const vm = await machine.start(start);
+  return { vm, artifactsDir, shutdownTimeout: machine.options.shutdownTimeout, failed: false, journalRateLimit: machine.options.journalRateLimit, label };
 }
 
 /**

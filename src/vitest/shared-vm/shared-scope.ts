@@ -4,6 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { PROVIDED_HOOK_TIMEOUT_KEY } from '../config.js';
+import { bootStartOptions } from '../machine-of-test.js';
 import { providedConfig, resolveMachineOptions, safeInject } from '../vm-fixture.js';
 import { machineOptionsKey } from './machine-key.js';
 import { bootSharedMachine, endSharedMachine, type SharedMachine } from './shared-machine.js';
@@ -30,22 +31,32 @@ export async function endWorkerMachines(): Promise<void> {
   await Promise.all(workerPool().drain().map((shared) => endSharedMachine(shared, hookTimeout(), preserveArtifacts)));
 }
 
+/** Whether a test's signal was aborted because the run was stopped (vitest's TestRunAbortError), not by the test's timeout. */
+export function isRunStop(reason: unknown): boolean {
+  return (reason as Error | undefined)?.name === 'TestRunAbortError';
+}
+
 export class SharedVmScope {
   readonly lifetime: SharedLifetime<SharedMachine>;
+  /** Aborts the boot when the run is stopped; a test's timeout does not, its neighbours may still get the machine. */
+  readonly #runStop = new AbortController();
   constructor(
     readonly id: string,
     readonly label: string,
     readonly artifactsDir: string,
     options: SharedVmOptions,
     sharing: SharingOptions,
+    /** The name of its boot progress lines: `file > describe (shared)`. */
+    readonly bootLabel: string = label,
   ) {
     this.lifetime = new SharedLifetime<SharedMachine>(
       {
         start: async () => {
           const resolved = await resolveMachineOptions(options);
-          if (sharing.reuse !== 'worker') return bootSharedMachine(resolved, this.artifactsDir);
+          const boot = () => bootSharedMachine(resolved, this.artifactsDir, this.bootLabel, bootStartOptions(this.bootLabel, this.#runStop.signal));
+          if (sharing.reuse !== 'worker') return boot();
           return acquireReusable(workerPool(), machineOptionsKey(resolved), {
-            start: () => bootSharedMachine(resolved, this.artifactsDir),
+            start: boot,
             reset: async (shared) => {
               await sharing.reset?.(shared.vm);
             },
@@ -67,5 +78,16 @@ export class SharedVmScope {
       },
       `the shared machine of ${label}`,
     );
+  }
+
+  /** A test that waits for the machine: when the run is stopped, its signal aborts the boot. */
+  followRunStop(signal: AbortSignal): void {
+    if (signal.aborted) {
+      if (isRunStop(signal.reason)) this.#runStop.abort(signal.reason);
+      return;
+    }
+    signal.addEventListener('abort', () => {
+      if (isRunStop(signal.reason)) this.#runStop.abort(signal.reason);
+    }, { once: true });
   }
 }

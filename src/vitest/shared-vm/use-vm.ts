@@ -11,17 +11,19 @@
  * });
  * ```
  */
-import { join, relative } from 'node:path';
-import { afterAll, beforeAll, recordArtifact, TestRunner, test as vitestTest, type TestAPI, type TestContext } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, TestRunner, test as vitestTest, type TestAPI, type TestContext } from 'vitest';
 import { InvalidOptionsError } from '../../errors.js';
 import type { StartedMachine } from '../../machine/started-machine.js';
 import type { MachineOptions } from '../../options/machine-options.js';
 import { sharedArtifactsDirName, testArtifactsDirName } from '../artifact-names.js';
+import { leaveOutRunAnnouncements, reportFailedBoot, reportMachineOfTest, shownPath, watchMachineOfTest } from '../machine-of-test.js';
 import { mergeMachineOptions } from '../merge-options.js';
 import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions, type VitestTestOptions } from '../test-options.js';
-import { providedConfig } from '../vm-fixture.js';
+import { pluginInProject, providedConfig } from '../vm-fixture.js';
+import { vmTestTags } from '../vm-tag.js';
 import { describeDefaultsFor, type SuiteLike } from './describe-defaults.js';
-import { appendToFirstError, describeJournalSlice, journalSince } from './journal-slice.js';
+import { journalSince, REPORTED_JOURNAL_LINES } from './journal-slice.js';
 import { keepsArtifacts, writeTestSlice } from './shared-machine.js';
 import { isLastAttempt } from './shared-lifetime.js';
 import { endWorkerMachines, SharedVmScope, workerPool } from './shared-scope.js';
@@ -97,44 +99,50 @@ const sharedBase = vitestTest
     onCleanup(endWorkerMachines);
     return workerPool();
   })
-  .extend('vm', { auto: true }, async ({ task, annotate, vmspawnWorkerMachines }: TestContext & { vmspawnWorkerMachines: unknown }, { onCleanup }: { onCleanup: (cleanup: () => Promise<void>) => void }) => {
+  .extend('vm', { auto: true }, async ({ task, annotate, signal, vmspawnWorkerMachines }: TestContext & { vmspawnWorkerMachines: unknown }, { onCleanup }: { onCleanup: (cleanup: () => Promise<void>) => void }) => {
     void vmspawnWorkerMachines;
     const scope = scopes.get(task.meta[META_KEY] ?? '');
     if (!scope) throw new Error(`vitest-vmspawn: the test "${task.name}" names a shared machine this worker does not know`);
-    return useSharedMachine(scope, { task, annotate }, onCleanup);
+    return useSharedMachine(scope, { task, annotate, signal }, onCleanup);
   }) as unknown as TestAPI;
 
 async function useSharedMachine(
   scope: SharedVmScope,
-  context: Pick<TestContext, 'task' | 'annotate'>,
+  context: Pick<TestContext, 'task' | 'annotate' | 'signal'>,
   onCleanup: (cleanup: () => Promise<void>) => void,
 ): Promise<StartedMachine> {
+  leaveOutRunAnnouncements();
   const { task } = context;
-  const { preserveArtifacts } = providedConfig();
-  const shared = await scope.lifetime.acquire();
-  if (preserveArtifacts !== 'never') {
-    const kept = preserveArtifacts === 'always' ? 'kept' : 'kept if a test that uses it fails';
-    await context.annotate(`VM artifacts of the shared machine (${kept}): ${relative(process.cwd(), shared.artifactsDir) || shared.artifactsDir}`, 'vitest-vmspawn');
-  }
+  scope.followRunStop(context.signal);
+  const shared = await scope.lifetime.acquire().catch(async (error: unknown) => {
+    await reportFailedBoot(context, scope.artifactsDir);
+    throw error;
+  });
   const from = shared.vm.journal.entries().length;
+  const titles = testTitles(task);
+  const retry = task.result?.retryCount ?? 0;
+  const repeat = task.result?.repeatCount ?? 0;
+  const sliceName = testArtifactsDirName({ file: '', titles, retry, repeat });
+  // A failing test's report ends with the last lines of its own part of the journal (written to sliceFile after it).
+  const sliceFile = join(shared.artifactsDir, 'tests', `${sliceName}.journal.txt`);
+  const beforeRelease = watchMachineOfTest(shared.vm, context, {
+    artifactsDir: shared.artifactsDir,
+    journalRateLimit: shared.journalRateLimit,
+    journalTail: { lines: REPORTED_JOURNAL_LINES, file: shownPath(sliceFile) },
+  });
   onCleanup(async () => {
     const result = task.result;
-    const failed = result?.state === 'fail';
-    const slice = journalSince(shared.vm.journal.entries(), from);
-    const titles = testTitles(task);
-    const retry = result?.retryCount ?? 0;
-    const repeat = result?.repeatCount ?? 0;
-    const sliceName = testArtifactsDirName({ file: '', titles, retry, repeat });
-    const record = { test: titles.join(' > '), file: task.file.name, state: result?.state ?? 'unknown', retry, repeat };
-    const sliceFile = await writeTestSlice(shared, sliceName, record, slice);
-    if (failed) {
-      shared.failed = true;
-      appendToFirstError(result?.errors, describeJournalSlice(slice, shared.vm.name, relative(process.cwd(), sliceFile) || sliceFile));
+    try {
+      const failed = result?.state === 'fail';
+      if (failed) shared.failed = true;
+      await beforeRelease(); // the failure report; in debug mode, the wait for the person at the shell
+      const slice = journalSince(shared.vm.journal.entries(), from);
+      const record = { test: titles.join(' > '), file: task.file.name, state: result?.state ?? 'unknown', retry, repeat };
+      await writeTestSlice(shared, sliceName, record, slice);
+      await reportMachineOfTest(context, shared.vm, shared.artifactsDir, keepsArtifacts(providedConfig().preserveArtifacts, failed), shared.label);
+    } finally {
+      if (isLastAttempt({ state: result?.state, retryCount: retry, repeatCount: repeat }, task.retry, task.repeats)) scope.lifetime.release();
     }
-    if (keepsArtifacts(preserveArtifacts, failed)) {
-      await recordArtifact(task, { type: 'vitest-vmspawn:artifacts', directory: shared.artifactsDir, summary: shared.vm.summary });
-    }
-    if (isLastAttempt({ state: result?.state, retryCount: retry, repeatCount: repeat }, task.retry, task.repeats)) scope.lifetime.release();
   });
   return shared.vm;
 }
@@ -157,8 +165,10 @@ function suiteTitles(suite: { name?: string; suite?: unknown } | undefined): str
  * One machine for the tests this returns, in the file or describe block where it is called:
  * booted by the first of them that runs (not at all when none runs), shut down after the last one
  * (or when the describe ends), its artifacts in a directory named for the file and describe,
- * kept if one of its tests fails. Each test's part of the guest journal is written there, and a
- * failing test's error shows its last lines. A boot that fails fails each of the tests with its error.
+ * kept if one of its tests fails. Each test's part of the guest journal is written there. A failing
+ * test gets the same report as a test.vm test (its crashes, errors and the last lines of its part of
+ * the journal), and debug mode keeps the machine for a shell before the next test runs on it. The
+ * tests carry the `vm` tag. A boot that fails fails each of the tests with its error.
  *
  * @param options machine options, over the project's `defaults` and the describe's `test.vm.defaults`
  * @param sharing `reuse: 'worker'` to keep the machine for later files of the worker, and their `reset`
@@ -183,7 +193,8 @@ export function useVm(options: SharedVmOptions = {}, sharing: SharingOptions = {
   const label = titles.length > 0 ? `"${titles.join(' > ')}" (${file})` : file;
   const id = `${process.pid}-${nextScope++}`;
   const artifactsDir = join(providedConfig().artifactsDir, sharedArtifactsDirName({ file, titles }));
-  const scope = new SharedVmScope(id, label, artifactsDir, mergeMachineOptions(describeDefaultsFor(suite), options), sharing);
+  const bootLabel = `${[file, ...titles].join(' > ')} (shared)`;
+  const scope = new SharedVmScope(id, label, artifactsDir, mergeMachineOptions(describeDefaultsFor(suite), options), sharing, bootLabel);
   scopes.set(id, scope);
 
   // The describe being collected, or the whole file: vitest has decided which of its tests run by its beforeAll.
@@ -229,7 +240,13 @@ function createSharedTestAPI(id: string, scope: SharedVmScope): SharedVmTestAPI 
     for (const flag of ['skip', 'only', 'concurrent', 'todo', 'fails'] as const) if (this[flag]) flags[flag] = true;
     sharedBase(
       name,
-      { ...testOptions, timeout: testOptions.timeout ?? providedConfig().testTimeout, ...flags, meta: { ...testOptions.meta, [META_KEY]: id } },
+      {
+        ...testOptions,
+        timeout: testOptions.timeout ?? providedConfig().testTimeout,
+        ...flags,
+        tags: vmTestTags(testOptions.tags, pluginInProject()),
+        meta: { ...testOptions.meta, [META_KEY]: id },
+      },
       fn as never,
     );
   };
