@@ -3,6 +3,7 @@
  * the last few, one line each, with who logged them.
  */
 import type { JournalEntry } from './journal-entry.js';
+import { formatJournalLine } from './journal-line.js';
 
 /** `PRIORITY` of `err`; emerg, alert and crit are lower numbers. */
 const ERR = 3;
@@ -17,10 +18,8 @@ export function lastErrorLines(entries: readonly JournalEntry[], count = 10): st
     .map(formatErrorLine);
 }
 
+/** `identifier[pid]: message`, cut at {@link MAX_LINE} characters. */
 export function formatErrorLine(entry: JournalEntry): string {
-  const who = entry.identifier ?? entry.unit ?? (entry.fields._TRANSPORT === 'kernel' ? 'kernel' : 'unknown');
-  const pid = entry.pid !== undefined && entry.fields._TRANSPORT !== 'kernel' ? `[${entry.pid}]` : '';
-  const message = entry.message.replaceAll('\n', ' ');
-  const line = `${who}${pid}: ${message}`;
+  const line = formatJournalLine(entry, { time: false });
   return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line;
 }

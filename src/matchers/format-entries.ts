@@ -1,17 +1,13 @@
 /** Journal entries as short lines for failure messages: time, priority, unit/identifier[pid], message. */
 import type { JournalEntry } from '../journal/journal-entry.js';
-import { priorityName } from './priority.js';
+import { formatJournalLine } from '../journal/journal-line.js';
 
 /** Longest message shown for one entry; longer ones are cut with an ellipsis. */
 export const MAX_MESSAGE_CHARS = 300;
 
 /** `12:03:04.567 err sshd-session[812] (sshd@0.service): pam_env(…): Unable to open …` (time in UTC). */
 export function formatEntry(entry: JournalEntry): string {
-  const time = entry.time ? entry.time.toISOString().slice(11, 23) : '--:--:--.---';
-  const source = `${entry.identifier ?? entry.fields._COMM ?? '?'}${entry.pid === undefined ? '' : `[${entry.pid}]`}`;
-  const unit = entry.unit && entry.unit !== entry.identifier ? ` (${entry.unit})` : '';
-  const message = entry.message.length > MAX_MESSAGE_CHARS ? `${entry.message.slice(0, MAX_MESSAGE_CHARS)}…` : entry.message;
-  return `${time} ${priorityName(entry.priority)} ${source}${unit}: ${message.replaceAll('\n', '⏎')}`;
+  return formatJournalLine(entry, { priority: true, unit: true, maxMessageChars: MAX_MESSAGE_CHARS });
 }
 
 /**

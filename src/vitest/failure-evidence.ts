@@ -12,7 +12,7 @@ import { saveCoredumps } from '../machine/save-coredumps.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import { activatedUnitOf } from '../notify/notify-message.js';
 import type { FailureEvidence } from './failure-report.js';
-import { formatJournalEntry } from './shared-vm/journal-slice.js';
+import { formatJournalLine } from '../journal/journal-line.js';
 
 /** How many error lines a report shows at most. */
 const MAX_ERROR_LINES = 20;
@@ -56,7 +56,7 @@ export class TestJournalMark {
       journalErrorsLeftOut: Math.max(0, errors.length - MAX_ERROR_LINES),
       coredumps: coredumps.map((dump) => ({ ...dump, savedAs: dump.savedAs && shownArtifactsDir ? dump.savedAs.replace(vm.artifactsDir, shownArtifactsDir) : dump.savedAs })),
       artifactsDir: shownArtifactsDir,
-      ...(tail && { journalTail: { lines: listed.map(formatJournalEntry), total: own.length, file: tail.file } }),
+      ...(tail && { journalTail: { lines: listed.map((entry) => formatJournalLine(entry)), total: own.length, file: tail.file } }),
     };
   }
 }

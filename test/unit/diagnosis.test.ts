@@ -42,8 +42,8 @@ test('the last error-priority journal lines, one line each with who logged them'
     entry({ MESSAGE: 'cannot bind\nport 80', PRIORITY: '3', SYSLOG_IDENTIFIER: 'app', _PID: '42' }),
     entry({ MESSAGE: 'a warning', PRIORITY: '4', SYSLOG_IDENTIFIER: 'app' }),
   ];
-  expect(lastErrorLines(entries)).toEqual(['kernel: disk on fire', 'app[42]: cannot bind port 80']);
-  expect(lastErrorLines(entries, 1)).toEqual(['app[42]: cannot bind port 80']);
+  expect(lastErrorLines(entries)).toEqual(['kernel: disk on fire', 'app[42]: cannot bind⏎port 80']);
+  expect(lastErrorLines(entries, 1)).toEqual(['app[42]: cannot bind⏎port 80']);
   expect(lastErrorLines([entry({ MESSAGE: 'x'.repeat(500), PRIORITY: '3', SYSLOG_IDENTIFIER: 'a' })])[0]).toHaveLength(300);
 });
 
@@ -76,7 +76,7 @@ const evidence: FailureEvidence = {
   status: undefined,
   exitReason: undefined,
   failedUnits: ['app.service'],
-  journalErrors: ['app[42]: cannot bind port 80'],
+  journalErrors: ['app[42]: cannot bind⏎port 80'],
   journalErrorsLeftOut: 3,
   coredumps: [
     { executable: '/usr/bin/sleep', pid: 412, signal: 'SIGABRT', unit: undefined, guestFile: '/var/lib/systemd/coredump/core.sleep.zst', time: undefined, savedAs: 'test-results/a/coredumps/core.sleep.zst', notSaved: undefined },
@@ -92,7 +92,7 @@ test('the failure report says where the machine was, what failed, what crashed a
       'Crashes in the guest (systemd-coredump):',
       '    /usr/bin/sleep (pid 412, SIGABRT); core saved as test-results/a/coredumps/core.sleep.zst',
       "Errors in the guest's journal during the test (the last 1; 3 earlier left out):",
-      '    app[42]: cannot bind port 80',
+      '    app[42]: cannot bind⏎port 80',
       'Artifacts: test-results/a (journal: journalctl --file test-results/a/journal.journal)',
     ].join('\n'),
   );
@@ -106,7 +106,7 @@ test('the failure report says where the machine was, what failed, what crashed a
 test("a shared machine's test: the last lines of its part of the journal, after the errors that came before them", () => {
   const tail = { lines: ['12:00:01.234 app[42]: line 49'], total: 50, file: 'test-results/x.shared-vm/tests/t.journal.txt' };
   const report = formatFailureReport({ ...evidence, coredumps: [], journalTail: tail });
-  expect(report).toContain("Errors in the guest's journal during the test, before the lines below (the last 1; 3 earlier left out):\n    app[42]: cannot bind port 80\n");
+  expect(report).toContain("Errors in the guest's journal during the test, before the lines below (the last 1; 3 earlier left out):\n    app[42]: cannot bind⏎port 80\n");
   expect(report).toContain("The guest's journal during the test (the last 1 of 50 entries; all in test-results/x.shared-vm/tests/t.journal.txt):\n    12:00:01.234 app[42]: line 49\n");
   // No errors before the tail: the tail alone, once.
   const quiet = formatFailureReport({ ...evidence, journalErrors: [], journalErrorsLeftOut: 0, journalTail: { ...tail, total: 1 } });

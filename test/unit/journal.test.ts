@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { JournalExportParser, type ExportedEntry } from '../../src/journal/export-parser.js';
 import { describeMatch, matchesEntry, toJournalEntry } from '../../src/journal/journal-entry.js';
+import { formatJournalLine } from '../../src/journal/journal-line.js';
 import {
   describeSuppression,
   JOURNAL_DROPPED_MESSAGE_ID,
@@ -143,4 +144,14 @@ describe("journald's reports of rate-limited messages", () => {
       'journald in the guest dropped 3 messages from flooder.service (its rate limit; they are missing from the journal)',
     );
   });
+});
+
+test('a journal entry as one line: time, priority, who with pid, unit, message on one line', () => {
+  const time = String(Date.UTC(2026, 0, 1, 12, 3, 4, 567) * 1000);
+  const sshd = toJournalEntry({ MESSAGE: 'first\nsecond', PRIORITY: '3', SYSLOG_IDENTIFIER: 'sshd-session', _PID: '812', _SYSTEMD_UNIT: 'sshd@0.service', __REALTIME_TIMESTAMP: time });
+  expect(formatJournalLine(sshd)).toBe('12:03:04.567 sshd-session[812]: first⏎second');
+  expect(formatJournalLine(sshd, { priority: true, unit: true })).toBe('12:03:04.567 err sshd-session[812] (sshd@0.service): first⏎second');
+  expect(formatJournalLine(sshd, { time: false, maxMessageChars: 3 })).toBe('sshd-session[812]: fir…');
+  const kernel = toJournalEntry({ MESSAGE: 'Oops', _TRANSPORT: 'kernel', _PID: '1' });
+  expect(formatJournalLine(kernel, { priority: true })).toBe('--:--:--.--- ? kernel: Oops');
 });

@@ -46,7 +46,7 @@ describe('entry formatting', () => {
     expect(formatEntry(journal[1]!)).toMatch(
       /^\d\d:\d\d:\d\d\.\d{3} err sshd-session\[210\] \(sshd@0\.service\): pam_env\(sshd:session\): Unable to open env file: \/etc\/default\/locale$/,
     );
-    expect(formatEntry(entry({ MESSAGE: 'a\nb' }))).toMatch(/ info \?: a⏎b$/);
+    expect(formatEntry(entry({ MESSAGE: 'a\nb' }))).toMatch(/ info unknown: a⏎b$/);
   });
 
   test('caps long messages and long lists', () => {

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { toJournalEntry } from '../../src/journal/journal-entry.js';
 import { sharedArtifactsDirName } from '../../src/vitest/artifact-names.js';
 import { describeDefaultsFor, setDescribeDefaults, type SuiteLike } from '../../src/vitest/shared-vm/describe-defaults.js';
-import { formatJournalEntry, journalSince } from '../../src/vitest/shared-vm/journal-slice.js';
+import { formatJournalLine } from '../../src/journal/journal-line.js';
+import { journalSince } from '../../src/vitest/shared-vm/journal-slice.js';
 import { machineOptionsKey } from '../../src/vitest/shared-vm/machine-key.js';
 import { isLastAttempt, SharedLifetime, SharedMachineEndedError } from '../../src/vitest/shared-vm/shared-lifetime.js';
 import { isRunStop } from '../../src/vitest/shared-vm/shared-scope.js';
@@ -105,7 +106,7 @@ describe('journal slice of a test', () => {
     expect(slice.entries.map((e) => e.message)).toEqual(['during 1', 'during 2']);
     expect([slice.from, slice.to]).toEqual([1, 3]);
     expect(journalSince(entries, 5).entries).toEqual([]);
-    expect(formatJournalEntry(entries[0]!)).toBe('12:00:01.234 app[42]: before');
+    expect(formatJournalLine(entries[0]!)).toBe('12:00:01.234 app[42]: before');
   });
 });
 

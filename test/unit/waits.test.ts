@@ -17,7 +17,8 @@ import { describeListeningPorts, parseListeningSockets } from '../../src/machine
 import { checkUnitState, describeUnitStatus, judgeUnit, normalizeUnitName, parseUnitStatus } from '../../src/machine/waits/unit-state.js';
 import { waitForUnit } from '../../src/machine/waits/unit-wait.js';
 import type { WaitContext } from '../../src/machine/waits/wait-context.js';
-import { formatJournalLine, MachineEndedWhileWaitingError, MachineWaitTimeoutError, timeoutText, UnitFailedError } from '../../src/machine/waits/wait-errors.js';
+import { formatJournalLine } from '../../src/journal/journal-line.js';
+import { MachineEndedWhileWaitingError, MachineWaitTimeoutError, timeoutText, UnitFailedError } from '../../src/machine/waits/wait-errors.js';
 import { waitUntil, type CheckOutcome } from '../../src/machine/waits/wait-loop.js';
 import { DEFAULT_WAIT_TIMEOUT_MS, resolveWaitOptions } from '../../src/machine/waits/wait-options.js';
 

@@ -10,7 +10,8 @@
 import { MachineStateError } from '../../errors.js';
 import { UNIT_FAILED_MESSAGE_ID } from '../../journal/failed-units.js';
 import { activatedUnitOf, deactivatedUnitOf } from '../../notify/notify-message.js';
-import { UnitFailedError, formatJournalLine } from './wait-errors.js';
+import { formatJournalLine } from '../../journal/journal-line.js';
+import { UnitFailedError } from './wait-errors.js';
 import type { WaitContext } from './wait-context.js';
 import { waitUntil, type CheckOutcome } from './wait-loop.js';
 import { resolveWaitOptions, type GuestWaitOptions } from './wait-options.js';
@@ -108,7 +109,7 @@ async function unitFailure(context: WaitContext, status: UnitStatus, waitingFor:
     await context.journal
       .waitFor({ unit, fields: { MESSAGE_ID: UNIT_FAILED_MESSAGE_ID } }, { timeout: FAILURE_ENTRY_GRACE_MS })
       .catch(() => undefined);
-    journalLines = context.journal.entries({ unit }).slice(-FAILURE_JOURNAL_LINES).map(formatJournalLine);
+    journalLines = context.journal.entries({ unit }).slice(-FAILURE_JOURNAL_LINES).map((entry) => formatJournalLine(entry));
   } else {
     const journal = await context
       .exec(['journalctl', '--no-pager', '-o', 'short-precise', '-n', String(FAILURE_JOURNAL_LINES), '-u', unit], commandOptions)

@@ -71,12 +71,6 @@ export function unitFailedText(status: UnitStatus, waitingFor: string, systemctl
   return `${status.unit} failed${result} while waiting for ${waitingFor}.\n${statusPart}\n${journalPart}`;
 }
 
-/** `12:00:01.234 app[412]: message`: a journal entry as one line, like `journalctl -o short-precise` (times in UTC). */
-export function formatJournalLine(entry: JournalEntry): string {
-  const time = entry.time ? entry.time.toISOString().slice(11, 23) : '--:--:--.---';
-  const source = `${entry.identifier ?? entry.unit ?? 'unknown'}${entry.pid === undefined ? '' : `[${entry.pid}]`}`;
-  return `${time} ${source}: ${entry.message}`;
-}
 
 /** The last lines of a command's output for a one-line observation. */
 export function outputTail(text: string, maxLines = 3, maxChars = 300): string {

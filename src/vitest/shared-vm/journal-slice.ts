@@ -21,9 +21,3 @@ export function journalSince(entries: readonly JournalEntry[], from: number): Jo
   return { from: start, to: entries.length, entries: entries.slice(start) };
 }
 
-/** `12:00:01.234 unit-or-identifier[pid]: message`, like `journalctl -o short-precise` without the host name. */
-export function formatJournalEntry(entry: JournalEntry): string {
-  const time = entry.time ? entry.time.toISOString().slice(11, 23) : '--:--:--.---';
-  const source = entry.identifier ?? entry.unit ?? 'unknown';
-  return `${time} ${source}${entry.pid !== undefined ? `[${entry.pid}]` : ''}: ${entry.message}`;
-}

@@ -12,7 +12,8 @@ import { checkArtifactsDir } from '../../options/check-artifacts-dir.js';
 import type { MachineOptions } from '../../options/machine-options.js';
 import { settlesWithin } from '../../util/within.js';
 import type { PreserveArtifacts } from '../config.js';
-import { formatJournalEntry, type JournalSlice } from './journal-slice.js';
+import { formatJournalLine } from '../../journal/journal-line.js';
+import type { JournalSlice } from './journal-slice.js';
 import { planTeardown } from './teardown-budget.js';
 
 export interface SharedMachine {
@@ -72,7 +73,7 @@ export async function writeTestSlice(shared: SharedMachine, sliceName: string, r
   const directory = join(shared.artifactsDir, 'tests');
   const sliceFile = join(directory, `${sliceName}.journal.txt`);
   await mkdir(directory, { recursive: true });
-  await writeFile(sliceFile, slice.entries.map((entry) => `${formatJournalEntry(entry)}\n`).join(''));
+  await writeFile(sliceFile, slice.entries.map((entry) => `${formatJournalLine(entry)}\n`).join(''));
   const line = { ...record, journal: { file: `tests/${sliceName}.journal.txt`, from: slice.from, to: slice.to } };
   await appendFile(join(shared.artifactsDir, 'tests.jsonl'), `${JSON.stringify(line)}\n`);
   return sliceFile;
