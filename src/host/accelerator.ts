@@ -76,7 +76,12 @@ async function runProbe(qemuBinary: string): Promise<KvmProbeResult> {
     const code = (error as NodeJS.ErrnoException).code;
     return { usable: false, detail: code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not accessible (${code}); join the kvm group` };
   }
-  const dir = await mkdtemp(join(tmpdir(), 'vitest-vmspawn-kvm-probe-'));
+  const dir = await mkdtemp(join(tmpdir(), 'vitest-vmspawn-kvm-probe-')).catch((error: NodeJS.ErrnoException) => {
+    throw new VmspawnError(
+      `Cannot create the KVM probe's temporary directory in "${tmpdir()}" (${error.code ?? error.message}): set TMPDIR to an existing, writable directory, or VMSPAWN_KVM=0/1 to skip the probe.`,
+      { cause: error },
+    );
+  });
   try {
     const firmware = join(dir, 'probe.bin');
     await writeFile(firmware, probeFirmware());

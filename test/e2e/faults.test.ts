@@ -77,7 +77,9 @@ describe('boots that fail say why, at once, and leave nothing running', () => {
       expect(again.message).toMatch(/Set artifactsDir to keep the console log/);
       expect((again as BootError).artifactsDir).toBeUndefined();
     } finally {
-      process.env.TMPDIR = savedTmp;
+      // Assigning undefined would set the string "undefined", a directory that later child runs would not find.
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
     }
     // Only the (empty) root of the runtime directories is left.
     expect(readdirSync(tmp).filter((entry) => !entry.startsWith('vitest-vmspawn-') || entry.startsWith('vitest-vmspawn-artifacts-'))).toEqual([]);
