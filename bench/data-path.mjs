@@ -3,8 +3,9 @@
 //   node bench/data-path.mjs       (after `npm run build`; `npm run bench` runs it after boot.mjs)
 //   BENCH_RUNS=5 BENCH_MIB=32 node bench/data-path.mjs
 // Prints medians; compare ratios within one run, not absolute numbers across machines.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { defaultImage, Machine } from '../dist/machine-api.js';
+import { echoThrough } from './echo.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const mib = Number(process.env.BENCH_MIB ?? 64);
@@ -32,7 +33,7 @@ await vm.exec('systemctl start echo.socket');
 const figures = { exec: [], connect: [], concurrent: [], sequential: [] };
 for (let run = 0; run < runs; run++) {
   figures.exec.push(mib / (await seconds(() => vm.exec('cat /tmp/out'))));
-  figures.connect.push(mib / (await seconds(() => echo(mib * MiB))));
+  figures.connect.push(mib / (await seconds(async () => echoThrough(await vm.connect(5000), randomBytes(mib * MiB)))));
   // Alternate the order, so that neither always runs on a warmer machine.
   const pair = [
     ['concurrent', () => Promise.all(Array.from({ length: 20 }, () => vm.exec('cat /tmp/one')))],
@@ -42,27 +43,6 @@ for (let run = 0; run < runs; run++) {
 }
 await vm.stop();
 
-/** Sends `bytes` through the guest's echo service and reads them back, checking the SHA-256. */
-async function echo(bytes) {
-  const stream = await vm.connect(5000);
-  const payload = randomBytes(bytes);
-  const received = createHash('sha256');
-  let count = 0;
-  const done = new Promise((resolve, reject) => {
-    stream.on('data', (chunk) => {
-      received.update(chunk);
-      count += chunk.length;
-      if (count >= bytes) resolve();
-    });
-    stream.once('close', () => reject(new Error(`echo closed after ${count} of ${bytes} bytes`)));
-  });
-  for (let offset = 0; offset < bytes; offset += MiB) {
-    if (!stream.write(payload.subarray(offset, offset + MiB))) await new Promise((resolve) => stream.once('drain', resolve));
-  }
-  await done;
-  stream.destroy();
-  if (received.digest('hex') !== createHash('sha256').update(payload).digest('hex')) throw new Error('echo corrupted the data');
-}
 
 const row = (label, value) => console.log(`${label.padEnd(52)} ${value}`);
 console.log(`vitest-vmspawn data path benchmark: ${runs} run(s), ${vm.accelerator.toUpperCase()}, ${mib} MiB transfers, medians\n`);

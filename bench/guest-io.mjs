@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultImage, Machine } from '../dist/machine-api.js';
+import { echoThrough } from './echo.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const mib = Number(process.env.BENCH_MIB ?? 32);
@@ -44,7 +45,7 @@ try {
     figures.copyTo.push(mib / (await seconds(() => vm.copyTo(join(dir, 'up.bin'), '/root/up.bin'))));
     figures.copyFrom.push(mib / (await seconds(() => vm.copyFrom('/root/up.bin', join(dir, 'down.bin')))));
     if (sha256(await readFile(join(dir, 'down.bin'))) !== sha256(payload)) throw new Error('the copy came back corrupted');
-    figures.forward.push(mib / (await seconds(() => echo(connect({ host: '127.0.0.1', port: forward.port }), payload))));
+    figures.forward.push(mib / (await seconds(() => echoThrough(connect({ host: '127.0.0.1', port: forward.port }), payload))));
   }
   await forward.close();
 
@@ -58,23 +59,3 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** Sends `payload` through the guest's echo service and reads it back, checking the SHA-256. */
-async function echo(stream, payload) {
-  const received = createHash('sha256');
-  let count = 0;
-  const done = new Promise((resolve, reject) => {
-    stream.on('data', (chunk) => {
-      received.update(chunk);
-      count += chunk.length;
-      if (count >= payload.length) resolve();
-    });
-    stream.once('error', reject);
-    stream.once('close', () => reject(new Error(`echo closed after ${count} of ${payload.length} bytes`)));
-  });
-  for (let offset = 0; offset < payload.length; offset += MiB) {
-    if (!stream.write(payload.subarray(offset, offset + MiB))) await new Promise((resolve) => stream.once('drain', resolve));
-  }
-  await done;
-  stream.destroy();
-  if (received.digest('hex') !== sha256(payload)) throw new Error('echo corrupted the data');
-}

@@ -29,6 +29,7 @@ import type { WaitOptions } from '../util/event-log.js';
 import { readTail } from '../util/read-tail.js';
 import { settlesWithin, within } from '../util/within.js';
 import { describeExit, type QemuExit } from './exit-description.js';
+import { requestPowerOff } from './power-off-request.js';
 import type { MachineLog } from './machine-log.js';
 import type { MachineExit, MachineSummary } from './summary.js';
 
@@ -212,25 +213,7 @@ export class MachineRuntime {
     this.state = 'stopping';
     if (!guestGoingDown) this.#endedBy ??= 'shutdown';
     this.log.info(`shutdown requested (timeout ${timeout} ms)`);
-    // A guest without logind ignores the ACPI power button, so ask its system manager over SSH too.
-    const ssh = this.ssh && !this.ssh.closed ? this.ssh : undefined;
-    const askedOverSsh = ssh
-      ? ssh.exec('systemctl poweroff --no-block', { reject: false, timeout: 5_000 }).then(
-          (result) => {
-            // Hang up before systemd stops sshd: a connection it has to kill makes sshd log
-            // "mm_reap: preauth child terminated by signal 15" at error priority.
-            ssh.close();
-            return result.exitCode === 0;
-          },
-          () => false,
-        )
-      : Promise.resolve(false);
-    void this.#qmp?.execute('system_powerdown').catch(() => undefined);
-    const stopWaiting = new AbortController();
-    const heard = Promise.race([
-      askedOverSsh.then((asked) => (asked ? true : new Promise<never>(() => undefined))),
-      this.notify.waitFor(isShutdownSign, { signal: stopWaiting.signal, description: 'a shutdown message' }).then(() => true),
-    ]).catch(() => false);
+    const { heard, stop } = requestPowerOff({ ssh: this.ssh, qmp: this.#qmp, notify: this.notify });
     try {
       if (!(await settlesWithin(Promise.race([qemu.exited, heard]), Math.min(timeout, SHUTDOWN_ACK_MS)))) {
         this.log.info(`neither SSH nor the ACPI power button reached the guest's system manager within ${Math.min(timeout, SHUTDOWN_ACK_MS)} ms; quitting QEMU`);
@@ -239,7 +222,7 @@ export class MachineRuntime {
         return;
       }
     } finally {
-      stopWaiting.abort();
+      stop();
     }
     if (!(await settlesWithin(qemu.exited, Math.max(0, deadline - Date.now())))) {
       this.log.info(`the guest did not power off within ${timeout} ms; quitting QEMU`);

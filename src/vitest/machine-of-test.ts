@@ -15,7 +15,7 @@ import { printBootStages, recordMachine } from './boot-progress-lines.js';
 import { debugModeOn } from './debug-shell.js';
 import { watchTestMachine } from './failed-test.js';
 import { PROVIDED_RUN_KEY } from './run-announcements.js';
-import { providedConfig, safeInject } from './vm-fixture.js';
+import { providedConfig, safeInject } from './provided.js';
 
 type ReportingContext = Pick<TestContext, 'task' | 'annotate'>;
 

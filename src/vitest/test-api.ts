@@ -12,7 +12,8 @@ import { killAllManagedProcesses, onParentGone } from '../process/managed-proces
 import { mergeMachineOptions } from './merge-options.js';
 import { describeDefaultsFor, setDescribeDefaults, type SuiteLike } from './shared-vm/describe-defaults.js';
 import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
-import { pluginInProject, providedConfig, startTestMachine } from './vm-fixture.js';
+import { pluginInProject, providedConfig } from './provided.js';
+import { startTestMachine } from './vm-fixture.js';
 import { vmTestTags } from './vm-tag.js';
 
 export type { VmTestOptions } from './test-options.js';

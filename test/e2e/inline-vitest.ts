@@ -18,8 +18,13 @@ export default defineConfig({
 });
 `;
 
-interface Report {
-  testResults: Array<{ name: string; assertionResults: Array<{ title: string; status: string; failureMessages: string[] }> }>;
+/** One test of vitest's JSON report. */
+export interface AssertionResult {
+  title: string;
+  status: string;
+  failureMessages: string[];
+  meta: Record<string, unknown>;
+  tags: string[];
 }
 
 /** Writes a project of test files into a fresh directory under the repository. */
@@ -55,11 +60,14 @@ export function startVitest(dir: string, options: StartVitestOptions = {}): Resu
   }) as ResultPromise<{ all: true; reject: false }>;
 }
 
+/** The tests of a JSON report, by title. */
+export async function assertionResults(reportFile: string): Promise<Record<string, AssertionResult>> {
+  const report = JSON.parse(await readFile(reportFile, 'utf8')) as { testResults: Array<{ assertionResults: AssertionResult[] }> };
+  return Object.fromEntries(report.testResults.flatMap((file) => file.assertionResults.map((result) => [result.title, result])));
+}
+
+/** Each test's status and failure messages, from the report a {@link startVitest} run wrote in `dir`. */
 export async function statuses(dir: string): Promise<Record<string, { status: string; failure: string }>> {
-  const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
-  return Object.fromEntries(
-    report.testResults.flatMap((file) =>
-      file.assertionResults.map((result) => [result.title, { status: result.status, failure: result.failureMessages.join('\n') }]),
-    ),
-  );
+  const results = await assertionResults(join(dir, 'report.json'));
+  return Object.fromEntries(Object.entries(results).map(([title, result]) => [title, { status: result.status, failure: result.failureMessages.join('\n') }]));
 }

@@ -12,7 +12,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { processesMentioning } from './helpers.js';
-import { startVitest, statuses, writeProject } from './inline-vitest.js';
+import { assertionResults, startVitest, statuses, writeProject } from './inline-vitest.js';
 
 // One worker for every file, so the two files of the reused machine meet in it; hookTimeout stays
 // vitest's default, which the shared machine's shutdown must fit in.
@@ -202,14 +202,3 @@ test('a machine per file, reuse across files, and a failed boot', async () => {
   expect(results['second user of a machine that cannot boot']!.failure).toBe(results['first user of a machine that cannot boot']!.failure);
   expect(processesMentioning(dir)).toEqual([]);
 }, 420_000);
-
-interface AssertionResult {
-  title: string;
-  meta: Record<string, unknown>;
-  tags: string[];
-}
-
-async function assertionResults(reportFile: string): Promise<Record<string, AssertionResult>> {
-  const report = JSON.parse(await readFile(reportFile, 'utf8')) as { testResults: Array<{ assertionResults: AssertionResult[] }> };
-  return Object.fromEntries(report.testResults.flatMap((file) => file.assertionResults.map((result) => [result.title, result])));
-}

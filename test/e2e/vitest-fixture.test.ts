@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { processesMentioning } from './helpers.js';
-import { REPO, startVitest, statuses, writeProject } from './inline-vitest.js';
+import { assertionResults, REPO, startVitest, statuses, writeProject } from './inline-vitest.js';
 
 describe('test.vm in a vitest run', () => {
   test('results, modifiers, parameters, withVm and per-test artifacts', async () => {
@@ -140,16 +140,4 @@ describe('test.vm in a vitest run', () => {
     expect((await assertionResults(join(dir, 'merged.json')))['boot fails'], String(merged.all)).toMatchObject({ meta: { 'vitest-vmspawn:artifacts': kept } });
     expect(processesMentioning(dir)).toEqual([]);
   }, 300_000);
-
 });
-
-interface AssertionResult {
-  title: string;
-  meta: Record<string, unknown>;
-  tags: string[];
-}
-
-async function assertionResults(reportFile: string): Promise<Record<string, AssertionResult>> {
-  const report = JSON.parse(await readFile(reportFile, 'utf8')) as { testResults: Array<{ assertionResults: AssertionResult[] }> };
-  return Object.fromEntries(report.testResults.flatMap((file) => file.assertionResults.map((result) => [result.title, result])));
-}

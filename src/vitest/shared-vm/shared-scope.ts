@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { PROVIDED_HOOK_TIMEOUT_KEY } from '../config.js';
 import { bootStartOptions } from '../machine-of-test.js';
-import { providedConfig, resolveMachineOptions, safeInject } from '../vm-fixture.js';
+import { providedConfig, resolveMachineOptions, safeInject } from '../provided.js';
 import { machineOptionsKey } from './machine-key.js';
 import { bootSharedMachine, endSharedMachine, type SharedMachine } from './shared-machine.js';
 import { SharedLifetime } from './shared-lifetime.js';

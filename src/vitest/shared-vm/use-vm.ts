@@ -20,7 +20,7 @@ import { sharedArtifactsDirName, testArtifactsDirName } from '../artifact-names.
 import { leaveOutRunAnnouncements, reportFailedBoot, reportMachineOfTest, shownPath, watchMachineOfTest } from '../machine-of-test.js';
 import { mergeMachineOptions } from '../merge-options.js';
 import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions, type VitestTestOptions } from '../test-options.js';
-import { pluginInProject, providedConfig } from '../vm-fixture.js';
+import { pluginInProject, providedConfig } from '../provided.js';
 import { vmTestTags } from '../vm-tag.js';
 import { describeDefaultsFor, type SuiteLike } from './describe-defaults.js';
 import { journalSince, REPORTED_JOURNAL_LINES } from './journal-slice.js';
