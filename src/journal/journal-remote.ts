@@ -3,9 +3,8 @@
  * so that `journalctl --file` reads the guest's journal on the host.
  */
 import { rename, rm } from 'node:fs/promises';
-import { execa } from 'execa';
 import { findExecutable } from '../host/tools.js';
-import { diesWithThisProcess } from '../process/managed-process.js';
+import { runOwned } from '../process/managed-process.js';
 
 export type NativeJournalResult = { written: true; path: string } | { written: false; reason: string };
 
@@ -19,11 +18,10 @@ export async function writeNativeJournal(exportFile: string, journalFile: string
   const partial = journalFile.replace(/\.journal$/, '') + `.partial-${process.pid}.journal`;
   await rm(partial, { force: true });
   // A worker that ends mid-conversion must not leave journal-remote behind; the next run converts the export.
-  const [file, argv] = await diesWithThisProcess(journalRemote, ['--split-mode=none', `--output=${partial}`, exportFile]);
-  const result = await execa(file, argv, { reject: false, all: true });
+  const result = await runOwned(journalRemote, ['--split-mode=none', `--output=${partial}`, exportFile]);
   if (result.exitCode !== 0) {
     await rm(partial, { force: true });
-    return { written: false, reason: `systemd-journal-remote failed (exit ${result.exitCode}): ${result.all?.trim()}` };
+    return { written: false, reason: `systemd-journal-remote failed (exit ${result.exitCode}): ${result.output}` };
   }
   await rename(partial, journalFile);
   return { written: true, path: journalFile };

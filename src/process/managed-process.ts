@@ -37,6 +37,8 @@ export interface SpawnOptions {
 }
 
 const liveProcesses = new Set<ManagedProcess>();
+/** PIDs of short-lived tools started by {@link runOwned} that are still running. */
+const liveToolPids = new Set<number>();
 let exitHookInstalled = false;
 let setprivPath: Promise<string | undefined> | undefined;
 
@@ -98,16 +100,41 @@ export async function spawnManaged(name: string, binary: string, args: readonly 
   return managed;
 }
 
+export interface ToolResult {
+  exitCode: number | undefined;
+  /** stdout and stderr, interleaved. */
+  output: string;
+}
+
+/**
+ * Runs a short-lived tool (e.g. the journal converter) to completion, so that it dies with this
+ * process like the managed ones: through `setpriv --pdeathsig`, and killed with them by PID (which
+ * also covers a process that ends before setpriv armed the parent-death signal).
+ */
+export async function runOwned(binary: string, args: readonly string[]): Promise<ToolResult> {
+  installExitHook();
+  const [file, argv] = await diesWithThisProcess(binary, args);
+  const subprocess = execa(file, argv, { stdin: 'ignore', reject: false, all: true });
+  const pid = subprocess.pid;
+  if (pid !== undefined) liveToolPids.add(pid);
+  try {
+    const result = await subprocess;
+    return { exitCode: result.exitCode, output: result.all?.trim() ?? '' };
+  } finally {
+    if (pid !== undefined) liveToolPids.delete(pid);
+  }
+}
+
 /** Processes started by this Node process that are still running. */
 export function liveManagedProcesses(): readonly ManagedProcess[] {
   return [...liveProcesses];
 }
 
-/** Kills every live child at once, synchronously. */
+/** Kills every live child (managed processes and tools run by {@link runOwned}) at once, synchronously. */
 export function killAllManagedProcesses(): void {
-  for (const child of liveProcesses) {
+  for (const pid of [...[...liveProcesses].map((child) => child.pid), ...liveToolPids]) {
     try {
-      process.kill(child.pid, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }

@@ -47,7 +47,19 @@ async function expectNoProcessMentioning(...texts: string[]): Promise<void> {
   const left = () => texts.flatMap((text) => processesMentioning(text));
   const deadline = Date.now() + 30_000;
   while (left().length > 0 && Date.now() < deadline) await sleep(200);
-  expect(left().map((pid) => `${pid}: ${processCommandLine(pid)?.replaceAll('\0', ' ')}`)).toEqual([]);
+  expect(left().map((pid) => `${pid} (${parentAndState(pid)}): ${processCommandLine(pid)?.replaceAll('\0', ' ')}`)).toEqual([]);
+}
+
+/** "parent P, state S, alive: yes/no" of a process, so a leftover says whether the process that started it still runs. */
+function parentAndState(pid: number): string {
+  try {
+    // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `parent ${ppid}${isProcessAlive(Number(ppid)) ? ' (alive)' : ''}, state ${state}`;
+  } catch {
+    return 'gone';
+  }
 }
 
 describe('boots that fail say why, at once, and leave nothing running', () => {
