@@ -82,6 +82,8 @@ export class MachineRuntime {
   bootError: string | undefined;
   readyAfterMs: number | undefined;
   sshReadyAfterMs: number | undefined;
+  /** The guest's vsock CID, once QEMU runs. */
+  vsockCid: number | undefined;
   /** Host ports of the user-mode network's forwards, as QEMU bound them. */
   forwardedPorts: ForwardedPort[] = [];
 
@@ -258,6 +260,7 @@ export class MachineRuntime {
       accelerator: parts.accelerator.accelerator,
       acceleratorReason: parts.accelerator.reason,
       vsock: parts.vsock.reason,
+      vsockCid: this.vsockCid,
       boot: {
         path: parts.boot.path,
         machine: parts.boot.machine.type,
