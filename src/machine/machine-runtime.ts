@@ -133,6 +133,10 @@ export class MachineRuntime {
     return this.parts.ownsArtifactsDir;
   }
 
+  get vsockKind(): VsockChoice['kind'] {
+    return this.parts.vsock.kind;
+  }
+
   get accelerator(): 'kvm' | 'tcg' {
     return this.parts.accelerator.accelerator;
   }

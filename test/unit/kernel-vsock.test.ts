@@ -3,7 +3,7 @@
  * bridges run here with unix sockets in place of the VSOCK addresses (nothing opens an AF_VSOCK socket).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ import { cidFromMachineName, MAX_GUEST_CID, MIN_GUEST_CID } from '../../src/plan
 import { planVsock } from '../../src/plan/vsock-plan.js';
 import { KernelVsock, socatArguments, socatErrors, socatIsListening, vsockAddresses } from '../../src/transport/kernel-vsock.js';
 import { siphash24 } from '../../src/util/siphash24.js';
+import { prepareDebugShell } from '../../src/vitest/debug-shell.js';
+import type { StartedMachine } from '../../src/machine/started-machine.js';
 
 const usable: KernelVsockSupport = { device: { usable: true, detail: '/dev/vhost-vsock is usable' }, socat: '/usr/bin/socat' };
 const noDevice: KernelVsockSupport = { device: { usable: false, detail: 'this host has no kernel vsock (/dev/vhost-vsock does not exist)' }, socat: '/usr/bin/socat' };
@@ -281,4 +283,17 @@ describe('socat bridges (unix sockets in place of VSOCK addresses)', () => {
     }
     await expect(new Promise((resolve, reject) => createConnection(join(dir, 'to-host_5000')).once('connect', resolve).once('error', reject))).rejects.toThrow(/ENOENT|ECONNREFUSED/);
   });
+});
+
+test('debug mode under kernel vsock: ssh reaches the guest through socat and its CID', async () => {
+  const vm = {
+    name: 'vm',
+    sshAccess: { clientPrivateKey: 'key\n', hostPublicKey: 'ssh-ed25519 AAAA host', vsockSocket: '/run/x/vsock', kernelVsockCid: 1234 },
+  } as unknown as StartedMachine;
+  const shell = await prepareDebugShell(vm);
+  try {
+    expect(await readFile(join(shell.directory, 'ssh_config'), 'utf8')).toContain('  ProxyCommand socat - VSOCK-CONNECT:1234:22\n');
+  } finally {
+    await rm(shell.directory, { recursive: true, force: true });
+  }
 });
