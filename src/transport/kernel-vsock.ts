@@ -108,6 +108,7 @@ export class KernelVsock implements VsockTransport {
         stream.once('close', () => child.kill('SIGKILL'));
         resolve(stream);
       };
+      // 'close', not 'exit': socat's last words on stderr are read by then.
       const onExit = () => fail(socatErrors(diagnostics) || 'socat exited (nothing listens on that port yet?)');
       const onError = (error: Error) => fail(error.message);
       const onAbort = () => fail('aborted');
@@ -115,13 +116,13 @@ export class KernelVsock implements VsockTransport {
       const cleanup = () => {
         clearTimeout(timer);
         child.stderr.off('data', onDiagnostics);
-        child.off('exit', onExit);
+        child.off('close', onExit);
         child.off('error', onError);
         options.signal?.removeEventListener('abort', onAbort);
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       child.stderr.on('data', onDiagnostics);
-      child.once('exit', onExit);
+      child.once('close', onExit);
       child.once('error', onError);
     });
   }
