@@ -9,6 +9,7 @@
 #                                           not package it (Debian 12), QEMU's own /usr/lib/qemu/virtiofsd
 #   vhost-device-vsock                      user-space vsock; not in Debian 12, taken from sid
 #   systemd-journal-remote                  turns the forwarded journal into a .journal file
+#   socat                                   the host side of kernel vsock (/dev/vhost-vsock)
 #   mmdebstrap, cpio, zstd, xz-utils,       building the test images
 #   e2fsprogs, debian-archive-keyring,
 #   fdisk, dosfstools, mtools
@@ -16,7 +17,7 @@
 # Without root it only reports what is missing.
 set -euo pipefail
 
-PACKAGES=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools systemd-journal-remote mmdebstrap cpio zstd xz-utils e2fsprogs
+PACKAGES=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools systemd-journal-remote socat mmdebstrap cpio zstd xz-utils e2fsprogs
           debian-archive-keyring fdisk dosfstools mtools)
 # virtiofsd is its own package from Debian 13 on; Debian 12's QEMU still ships one.
 if apt-cache policy virtiofsd 2>/dev/null | grep -q 'Candidate: [0-9]'; then PACKAGES+=(virtiofsd); fi

@@ -12,6 +12,7 @@ const INSTALL_HINTS: Record<string, string> = {
   'vhost-device-vsock':
     'It provides user-space vsock. Debian trixie and later: apt-get install vhost-device-vsock; elsewhere: cargo install vhost-device-vsock. ' +
     'In this repository, scripts/setup-host.sh installs it on Debian 12.',
+  socat: 'It carries the host side of kernel vsock: apt-get install socat (Debian, Ubuntu) or dnf install socat (Fedora).',
   unshare: 'It is part of util-linux: apt-get install util-linux (Debian, Ubuntu) or dnf install util-linux-core (Fedora).',
 };
 

@@ -26,14 +26,15 @@ import type { BootPlan } from '../plan/boot-plan.js';
 import { ARTIFACT_FILE_PATTERNS, ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
 import type { PlannedHelper } from '../plan/helper-plan.js';
 import { planMachine } from '../plan/plan-machine.js';
+import { cidFromMachineName } from '../plan/vsock-cid.js';
+import { USER_SPACE_GUEST_CID } from '../plan/vsock-plan.js';
 import { runHelperSetup } from '../process/helper-setup.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { readForwardedPorts } from '../process/port-forwards.js';
-import { QmpClient } from '../process/qmp-client.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
 import { AuthenticationRefusedError, HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
 import { SshSession } from '../ssh/ssh-session.js';
-import { UserSpaceVsock } from '../transport/user-space-vsock.js';
+import { createTransport } from '../transport/create-transport.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
 import { readTail } from '../util/read-tail.js';
 import { reapAbandonedMachines, recordArtifactsDir } from './abandoned-machines.js';
@@ -44,6 +45,7 @@ import { emergencyCause } from './emergency-causes.js';
 import { guestStopsWithin } from './guest-stopping.js';
 import { MachineLog } from './machine-log.js';
 import { MachineRuntime } from './machine-runtime.js';
+import { launchQemu } from './qemu-launch.js';
 import { materializePlan } from './materialize-plan.js';
 import { StartedMachine } from './started-machine.js';
 
@@ -64,8 +66,9 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware, tpm, directoryKernel } = await preflight(options, signal);
   const needsOverlays = options.image !== undefined || options.extraDrives.some((drive) => drive.ephemeral && !drive.readOnly);
   const qemuImg = needsOverlays ? await requireExecutable('qemu-img') : undefined;
-  const vsock = chooseVsock(options.vsock);
-  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock'), tpm: tpm.binaries, ...(await virtiofsBinaries(options)) };
+  const vsock = await chooseVsock(options.vsock);
+  const vsockTool = await requireExecutable(vsock.kind === 'kernel' ? 'socat' : 'vhost-device-vsock');
+  const binaries = { vhostDeviceVsock: vsock.kind === 'user-space' ? vsockTool : undefined, tpm: tpm.binaries, ...(await virtiofsBinaries(options)) };
   signal?.throwIfAborted();
   const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
   signal?.throwIfAborted();
@@ -88,7 +91,8 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
 
   const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
   const ports = pickPorts();
-  const plan = planMachine({
+  const firstCid = options.vsockCid ?? (vsock.kind === 'kernel' ? cidFromMachineName(options.name) : USER_SPACE_GUEST_CID);
+  const planInput = {
     options,
     accelerator: accelerator.accelerator,
     layout,
@@ -99,11 +103,15 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     kernelKind,
     firmware,
     vsock: vsock.kind,
+    vsockCid: firstCid,
     binaries,
     directoryKernel,
-  });
+  };
+  const plan = planMachine(planInput);
   for (const line of [...describeDirectoryKernel(directoryKernel), ...plan.virtiofs.description]) log.info(line);
-  const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
+  const pidFile = join(layout.runtimeDir, PIDS_FILE);
+  let guestCid = firstCid;
+  const transport = createTransport(vsock.kind, { layout, pidFile, socat: vsockTool, guestCid: () => guestCid });
   const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, boot: plan.boot, ownsArtifactsDir });
   log.info(describeBoot(plan.boot));
   // Every sign is fatal, emergency mode too: its READY=1 does not mean the system came up.
@@ -115,19 +123,28 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     await runtime.listen();
 
     // 3. Processes: the helper daemons first, QEMU connects to them.
-    const pidFile = join(layout.runtimeDir, PIDS_FILE);
     for (const helper of plan.helpers) {
       await runHelperSetup(helper, pidFile);
       const daemon = await spawnManaged(helper.name, helper.binary, helper.args, { logFile: helper.logFile, pidFile });
       runtime.adoptHelper(helper.name, daemon);
       await waitForHelper(helper, () => !daemon.hasExited);
     }
-    const qemu = await spawnManaged('qemu', plan.qemu.binary, plan.qemu.args, { logFile: layout.qemuLog, pidFile });
+    const launched = await launchQemu({
+      binary: plan.qemu.binary,
+      argsFor: (cid) => (cid === firstCid ? plan.qemu.args : planMachine({ ...planInput, vsockCid: cid }).qemu.args),
+      kernelVsockCid: vsock.kind === 'kernel' ? firstCid : undefined,
+      cidChosenByUser: options.vsockCid !== undefined,
+      layout,
+      pidFile,
+      log: (line) => log.info(line),
+    });
+    const qemu = launched.qemu;
+    guestCid = runtime.vsockCid = launched.guestCid ?? firstCid;
     runtime.adoptQemu(qemu);
     progress.follow(layout.consoleLog, runtime.notify);
     log.info(`QEMU started (pid ${qemu.pid}): ${plan.qemu.binary} ${plan.qemu.args.length} arguments, see ${ARTIFACT_FILES.qemuCommandLine}`);
     await runtime.writeSummary();
-    runtime.adoptQmp(await QmpClient.connect(layout.qmpSocket, Date.now() + 10_000, () => !qemu.hasExited));
+    runtime.adoptQmp(await launched.qmp);
     runtime.forwardedPorts = await readForwardedPorts(runtime.qmp, options.portForwards);
     for (const port of runtime.forwardedPorts) log.info(`host port ${port.hostAddress}:${port.host} forwards to guest port ${port.guest}`);
     // QEMU read the credential files while parsing its command line: the host's private key need not wait on disk.

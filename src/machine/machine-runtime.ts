@@ -82,6 +82,8 @@ export class MachineRuntime {
   bootError: string | undefined;
   readyAfterMs: number | undefined;
   sshReadyAfterMs: number | undefined;
+  /** The guest's vsock CID, once QEMU runs. */
+  vsockCid: number | undefined;
   /** Host ports of the user-mode network's forwards, as QEMU bound them. */
   forwardedPorts: ForwardedPort[] = [];
 
@@ -129,6 +131,10 @@ export class MachineRuntime {
   /** Whether the artifacts directory is a temporary one the engine created. */
   get ownsArtifactsDir(): boolean {
     return this.parts.ownsArtifactsDir;
+  }
+
+  get vsockKind(): VsockChoice['kind'] {
+    return this.parts.vsock.kind;
   }
 
   get accelerator(): 'kvm' | 'tcg' {
@@ -258,6 +264,7 @@ export class MachineRuntime {
       accelerator: parts.accelerator.accelerator,
       acceleratorReason: parts.accelerator.reason,
       vsock: parts.vsock.reason,
+      vsockCid: this.vsockCid,
       boot: {
         path: parts.boot.path,
         machine: parts.boot.machine.type,

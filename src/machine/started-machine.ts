@@ -288,11 +288,13 @@ export class StartedMachine implements AsyncDisposable {
 
   /**
    * @internal What an OpenSSH client needs to log in as root: the client key, the pinned host key and
-   * the vhost-device-vsock socket that reaches guest port 22 (after `CONNECT 22\n`). Undefined with `ssh: false`.
+   * the vhost-device-vsock socket that reaches guest port 22 (after `CONNECT 22\n`), or under kernel
+   * vsock the guest's CID. Undefined with `ssh: false`.
    */
-  get sshAccess(): { clientPrivateKey: string; hostPublicKey: string; vsockSocket: string } | undefined {
+  get sshAccess(): { clientPrivateKey: string; hostPublicKey: string; vsockSocket: string; kernelVsockCid?: number } | undefined {
     const keys = this.runtime.sshKeys;
-    return keys && { clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, vsockSocket: this.runtime.layout.vsockSocket };
+    const kernelVsockCid = this.runtime.vsockKind === 'kernel' ? this.runtime.vsockCid : undefined;
+    return keys && { clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, vsockSocket: this.runtime.layout.vsockSocket, ...(kernelVsockCid === undefined ? {} : { kernelVsockCid }) };
   }
 
   /** The last `lines` lines of the guest console. */

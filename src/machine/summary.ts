@@ -34,7 +34,10 @@ export interface MachineSummary {
   uuid: string;
   accelerator: 'kvm' | 'tcg';
   acceleratorReason: string;
+  /** Which vsock transport, and why. */
   vsock: string;
+  /** The guest's vsock CID (under kernel vsock, the one QEMU started with after any CID clash). */
+  vsockCid: number | undefined;
   /** How the guest booted: the path (see the README), the QEMU machine type, and the UEFI firmware's descriptor. */
   boot: { path: BootPath; machine: 'pc' | 'q35'; firmware: string | undefined; secureBoot: boolean };
   cpus: number;

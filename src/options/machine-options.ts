@@ -8,7 +8,7 @@
 export type KvmSetting = boolean | 'auto';
 
 /** Which vsock implementation connects host and guest. */
-export type VsockSetting = 'auto' | 'user-space';
+export type VsockSetting = 'auto' | 'kernel' | 'user-space';
 
 /** Whether to look for UEFI firmware with Secure Boot. */
 export type SecureBootSetting = 'auto' | boolean;
@@ -188,11 +188,23 @@ export interface MachineOptions {
    */
   kvm?: KvmSetting;
   /**
-   * vsock implementation. `'user-space'` runs one `vhost-device-vsock` per machine; it works with and
-   * without KVM. `'auto'` currently always picks it and says so in the machine log.
+   * vsock implementation. `'kernel'` is the kernel's vsock (QEMU's `vhost-vsock-pci`, as
+   * systemd-vmspawn uses): it needs `/dev/vhost-vsock` readable and writable by this user and
+   * `socat` installed. `'user-space'` runs one `vhost-device-vsock` per machine; it works with and
+   * without KVM. `'auto'` picks the kernel's when `/dev/vhost-vsock` can be opened and socat is
+   * installed, else user-space, and says which and why in the machine log. The environment variable
+   * `VMSPAWN_VSOCK=kernel|user-space` overrides `'auto'`.
    * @default 'auto'
    */
   vsock?: VsockSetting;
+  /**
+   * The guest's vsock CID (vmspawn `--vsock-cid`), 3 to 4294967294 (0xFFFFFFFE). With kernel vsock,
+   * where CIDs are shared by all virtual machines of the host, a CID that is taken fails the start;
+   * unset, the CID is derived from `name` as vmspawn derives it, and a taken one is replaced by a
+   * random free one. With user-space vsock each machine has its own, 3 by default.
+   * @default derived from `name` (kernel vsock), 3 (user-space vsock)
+   */
+  vsockCid?: number;
   /**
    * Attach a software TPM 2.0 (vmspawn `--tpm`): one `swtpm` per machine, seen by the guest as
    * `/dev/tpm0` and `/dev/tpmrm0` (a `tpm-tis` device). `'auto'` attaches it when `swtpm` and

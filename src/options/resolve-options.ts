@@ -31,6 +31,8 @@ export interface ResolvedMachineOptions extends ResolvedDisksAndNetwork {
   ramBytes: number;
   kvm: KvmSetting;
   vsock: VsockSetting;
+  /** The guest's vsock CID the user chose, or undefined: the engine's choice. */
+  vsockCid: number | undefined;
   tpm: TpmSetting;
   /** The directory that keeps the TPM state across machines (absolute), or undefined: transient. */
   tpmStateDir: string | undefined;
@@ -109,6 +111,7 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     ramBytes: parseSize(options.ram ?? MACHINE_DEFAULTS.ram) ?? 0,
     kvm: options.kvm ?? MACHINE_DEFAULTS.kvm,
     vsock: options.vsock ?? MACHINE_DEFAULTS.vsock,
+    vsockCid: options.vsockCid,
     tpm: options.tpm ?? MACHINE_DEFAULTS.tpm,
     tpmStateDir: tpmStateDirectory(options.tpmState ?? MACHINE_DEFAULTS.tpmState),
     kernelArgs: options.kernelArgs ?? [],

@@ -72,7 +72,13 @@ export const machineOptionsSchema = z.strictObject({
     .optional(),
   ram: ram.optional(),
   kvm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
-  vsock: z.enum(['auto', 'user-space'], { error: "expected 'auto' or 'user-space'" }).optional(),
+  vsock: z.enum(['auto', 'kernel', 'user-space'], { error: "expected 'auto', 'kernel' or 'user-space'" }).optional(),
+  vsockCid: z
+    .number({ error: 'expected a vsock CID as a number, 3 to 4294967294 (0xFFFFFFFE)' })
+    .int({ error: 'expected a whole number, 3 to 4294967294 (0xFFFFFFFE)' })
+    .min(3, { error: 'expected a CID of at least 3 (0, 1 and 2 are reserved: hypervisor, local, host)' })
+    .max(0xffff_fffe, { error: 'expected a CID of at most 4294967294 (0xFFFFFFFE; 0xFFFFFFFF is VMADDR_CID_ANY)' })
+    .optional(),
   tpm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
   tpmState: z
     .string({ error: "expected 'auto', 'off' or the path of a directory for the TPM state" })

@@ -23,7 +23,8 @@ export interface PlannedHelper {
 
 /** The host programs a plan may need, resolved to paths before planning. */
 export interface HelperBinaries {
-  vhostDeviceVsock: string;
+  /** For user-space vsock. */
+  vhostDeviceVsock?: string;
   /** swtpm and swtpm_setup, when the machine gets a TPM. */
   tpm?: { swtpm: string; swtpmSetup: string };
   /** For `directory`, `bind` and `bindReadOnly`. */

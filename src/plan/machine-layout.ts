@@ -37,6 +37,8 @@ export interface MachineLayout {
   journalExport: string;
   journalNative: string;
   vsockLog: string;
+  /** The socat bridges of kernel vsock. */
+  socatLog: string;
   tpmLog: string;
   machineLog: string;
   summary: string;
@@ -51,6 +53,7 @@ export const ARTIFACT_FILES = {
   journalExport: 'journal.export',
   journalNative: 'journal.journal',
   vsockLog: 'vhost-device-vsock.log',
+  socatLog: 'vsock-socat.log',
   tpmLog: 'swtpm.log',
   machineLog: 'vmspawn.log',
   summary: 'summary.json',

@@ -34,6 +34,8 @@ export interface MachinePlanInput {
   /** Format of each of `options.extraDrives`, read from the files (raw when not given). */
   extraDriveFormats?: ReadonlyArray<'raw' | 'qcow2'>;
   vsock: VsockTransportKind;
+  /** The guest's vsock CID (see planVsock); kernel vsock needs one. */
+  vsockCid?: number | undefined;
   /** Paths of the helper daemons the options need. */
   binaries: HelperBinaries;
   /** The kernel (and initrds) of `options.directory` from its boot entries, when `options.linux` is not given. */
@@ -111,7 +113,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
 
   const overlay = planRootOverlay(options, input.imageFormat, layout);
   const extraDrives = planExtraDrives(options, input.extraDriveFormats ?? [], layout);
-  const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock);
+  const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock, input.vsockCid);
   const tpm = planTpm(input.binaries.tpm, options.tpmStateDir, layout);
 
   return {

@@ -7,8 +7,11 @@ import type { MachineLayout } from './machine-layout.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
 
-/** The transports the engine can plan. Kernel AF_VSOCK (`vhost-vsock-pci`) is the next one to add. */
-export type VsockTransportKind = 'user-space';
+/**
+ * The transports the engine can plan: user-space vsock (vhost-device-vsock) and the kernel's
+ * (`vhost-vsock-pci` on /dev/vhost-vsock).
+ */
+export type VsockTransportKind = 'user-space' | 'kernel';
 
 export interface VsockPlan {
   kind: VsockTransportKind;
@@ -29,9 +32,21 @@ export interface VsockPlan {
  */
 export const USER_SPACE_VSOCK_CREDIT = 30 * 1024;
 
-export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemonBinary: string): VsockPlan {
+/** The guest's CID when one daemon serves one machine (user-space vsock) and the user chose none. */
+export const USER_SPACE_GUEST_CID = 3;
+
+/**
+ * @param guestCid the guest's CID: for kernel vsock, global to the host (see src/plan/vsock-cid.ts);
+ *   for user-space vsock, the user's `vsockCid` or 3.
+ */
+export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemonBinary: string | undefined, guestCid: number | undefined): VsockPlan {
   switch (kind) {
+    case 'kernel':
+      if (guestCid === undefined) throw new Error('kernel vsock needs a guest CID');
+      // QEMU opens /dev/vhost-vsock itself; the host side needs no daemon (socat bridges are per port, at run time).
+      return { kind, qemuArgs: ['-device', `vhost-vsock-pci,guest-cid=${guestCid},id=vsock0,${pciAddress('vsock')}`], daemon: undefined };
     case 'user-space':
+      if (daemonBinary === undefined) throw new Error('user-space vsock needs the path of vhost-device-vsock');
       return {
         kind,
         qemuArgs: [
@@ -45,7 +60,7 @@ export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemo
           logFile: layout.vsockLog,
           readyPath: layout.vhostUserSocket,
           args: [
-            '--guest-cid', '3', '--socket', layout.vhostUserSocket, '--uds-path', layout.vsockSocket,
+            '--guest-cid', String(guestCid ?? USER_SPACE_GUEST_CID), '--socket', layout.vhostUserSocket, '--uds-path', layout.vsockSocket,
             '--tx-buffer-size', String(USER_SPACE_VSOCK_CREDIT),
           ],
         },

@@ -3,10 +3,10 @@
  * to host port P arrives at `<uds>_P`; a host connection to `<uds>` that writes `CONNECT P\n` and
  * reads `OK …\n` becomes a stream to guest port P.
  */
-import { rm } from 'node:fs/promises';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VmspawnError } from '../errors.js';
+import { listenOnUnixSocket, listeningSocketPath } from './unix-listener.js';
 import type { ConnectOptions, VsockListener, VsockTransport } from './vsock-transport.js';
 
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
@@ -18,28 +18,8 @@ export class UserSpaceVsock implements VsockTransport {
 
   constructor(private readonly udsPath: string) {}
 
-  async listen(port: number, onConnection: (socket: Duplex) => void): Promise<VsockListener> {
-    const path = `${this.udsPath}_${port}`;
-    const sockets = new Set<Socket>();
-    const server = createServer({ allowHalfOpen: true }, (socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-      onConnection(socket);
-    });
-    await rm(path, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return {
-      close: async () => {
-        for (const socket of sockets) socket.destroy();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      },
-    };
+  listen(port: number, onConnection: (socket: Duplex) => void): Promise<VsockListener> {
+    return listenOnUnixSocket(listeningSocketPath(this.udsPath, port), onConnection);
   }
 
   connect(port: number, options: ConnectOptions = {}): Promise<Duplex> {

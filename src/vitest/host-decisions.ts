@@ -17,7 +17,7 @@ export interface HostDecisions {
 
 export async function decideHost(defaults: MachineOptions): Promise<HostDecisions> {
   const accelerator = await chooseAccelerator(defaults.kvm ?? MACHINE_DEFAULTS.kvm, defaults.qemuBinary ?? MACHINE_DEFAULTS.qemuBinary);
-  const vsock = chooseVsock(defaults.vsock ?? MACHINE_DEFAULTS.vsock);
+  const vsock = await chooseVsock(defaults.vsock ?? MACHINE_DEFAULTS.vsock);
   const lines = [accelerator.reason, vsock.reason];
   // A TPM with a state directory is checked per machine; the run states the common case.
   const tpmState = defaults.tpmState ?? MACHINE_DEFAULTS.tpmState;

@@ -179,3 +179,11 @@ new Machine({ rma: '1G' });
 // @ts-expect-error a test.vm context has no fixture the test API does not define
 test.vm('unknown fixture', async ({ greeting }) => void greeting);
 export const options: VmTestOptions = { ram: '1G', timeout: 1000 };
+
+// Kernel vsock.
+test.vm('over kernel vsock', { vsock: 'kernel' }, async ({ vm }) => {
+  expect(vm.summary.vsockCid).toBeGreaterThanOrEqual(3);
+});
+test.vm('a chosen CID', { vsock: 'kernel', vsockCid: 1234 }, async ({ vm }) => void vm.name);
+// @ts-expect-error -- not a vsock transport
+test.vm('typo', { vsock: 'kernal' }, async ({ vm }) => void vm.name);

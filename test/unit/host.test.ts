@@ -1,6 +1,5 @@
 import { describe, expect, test, vi } from 'vitest';
 import { decideAccelerator, probeFirmware } from '../../src/host/accelerator.js';
-import { decideVsock } from '../../src/host/vsock-choice.js';
 import { quoteArgument, toShellCommand } from '../../src/ssh/shell-quote.js';
 import { formatCommandLine } from '../../src/machine/materialize-plan.js';
 
@@ -27,14 +26,6 @@ describe('accelerator choice', () => {
     const firmware = probeFirmware();
     expect(firmware.length).toBe(65536);
     expect([...firmware.subarray(0xfff0, 0xfff7)]).toEqual([0xb0, 0x2a, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd]);
-  });
-});
-
-describe('vsock choice', () => {
-  test('user-space, saying whether kernel vsock was there', () => {
-    expect(decideVsock('auto', false)).toEqual({ kind: 'user-space', reason: expect.stringContaining('no kernel vsock') });
-    expect(decideVsock('auto', true).reason).toContain('/dev/vhost-vsock exists');
-    expect(decideVsock('user-space', true).reason).toContain('as configured');
   });
 });
 
