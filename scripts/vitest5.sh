@@ -26,8 +26,10 @@ manifest=$(node -e '
 ')
 stamp=$cache/node_modules/.vitest5-installed
 wanted=$(printf '%s' "$manifest" | sha256sum | cut -d' ' -f1)
+installed="cached"
 if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
   echo "vitest5: installing vitest 5 and Node 22 into .cache/vitest5"
+  installed="installed"
   printf '%s\n' "$manifest" > "$cache/package.json"
   rm -rf "$cache/node_modules" "$cache/package-lock.json"
   (cd "$cache" && npm install --no-audit --no-fund --loglevel=error)
@@ -47,6 +49,6 @@ cp -R test/vitest5/. "$cache/"
 
 cd "$cache"
 node=$cache/node_modules/.bin/node
-echo "vitest5: vitest $("$node" -p 'require("vitest/package.json").version') on Node $("$node" --version)"
+echo "vitest5: vitest $("$node" -p 'require("vitest/package.json").version') on Node $("$node" --version) ($installed), ready after ${SECONDS} s"
 "$repository/node_modules/.bin/tsc" -p typecheck/tsconfig.json
 exec "$node" node_modules/vitest/vitest.mjs run "$@"
