@@ -1,9 +1,10 @@
 /**
  * KVM or TCG. The existence of /dev/kvm proves little: nested or paravirtual KVM can open fine and
  * then hang or crash a guest. With `kvm: 'auto'` a probe runs a few instructions in a throwaway
- * QEMU with exactly the CPU configuration the engine uses for KVM (`-accel kvm -cpu host`): a
+ * QEMU with exactly the CPU configuration the engine uses for KVM (src/plan/accelerator-plan.ts): a
  * 64 KiB firmware whose reset vector writes to an isa-debug-exit port. A working KVM exits within
- * milliseconds with the expected code; anything else (an error, a crash, a hang) means TCG.
+ * milliseconds with the expected code; anything else (an error, a crash, a hang) means TCG, and the
+ * reason says that boots are slow and how to get KVM.
  */
 import { constants } from 'node:fs';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { VmspawnError } from '../errors.js';
 import type { KvmSetting } from '../options/machine-options.js';
+import { KVM_CPU, KVM_MACHINE_PROPERTIES } from '../plan/accelerator-plan.js';
 import type { Accelerator } from '../plan/qemu-command.js';
+import { HOW_TO_GET_KVM, TCG_IS_SLOW } from './tcg-notice.js';
 
 export interface AcceleratorChoice {
   accelerator: Accelerator;
@@ -38,15 +41,15 @@ export async function decideAccelerator(
   probe: () => Promise<KvmProbeResult>,
 ): Promise<AcceleratorChoice> {
   if (setting === true) return { accelerator: 'kvm', reason: 'accelerator: KVM, as configured (kvm: true)' };
-  if (setting === false) return { accelerator: 'tcg', reason: 'accelerator: TCG (software emulation), as configured (kvm: false)' };
+  if (setting === false) return { accelerator: 'tcg', reason: `accelerator: TCG (software emulation), as configured (kvm: false); ${TCG_IS_SLOW}` };
   if (override === '0' || override === '1') {
-    const accelerator = override === '1' ? 'kvm' : 'tcg';
-    return { accelerator, reason: `accelerator: ${accelerator === 'kvm' ? 'KVM' : 'TCG (software emulation)'}, from VMSPAWN_KVM=${override}` };
+    const reason = override === '1' ? 'accelerator: KVM, from VMSPAWN_KVM=1' : `accelerator: TCG (software emulation), from VMSPAWN_KVM=0; ${TCG_IS_SLOW}`;
+    return { accelerator: override === '1' ? 'kvm' : 'tcg', reason };
   }
   const result = await probe();
   return result.usable
     ? { accelerator: 'kvm', reason: `accelerator: KVM (${result.detail})` }
-    : { accelerator: 'tcg', reason: `accelerator: TCG (software emulation), because KVM is not usable here: ${result.detail}` };
+    : { accelerator: 'tcg', reason: `accelerator: TCG (software emulation), because KVM is not usable here: ${result.detail}; ${TCG_IS_SLOW}; ${HOW_TO_GET_KVM}` };
 }
 
 /** The firmware the probe boots: zeros, and at the reset vector `mov al, 42; out 0xf4, al; hlt; jmp $-1`. */
@@ -74,7 +77,7 @@ async function runProbe(qemuBinary: string): Promise<KvmProbeResult> {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { usable: false, detail: code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not accessible (${code}); join the kvm group` };
+    return { usable: false, detail: code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not accessible (${code})` };
   }
   const dir = await mkdtemp(join(tmpdir(), 'vitest-vmspawn-kvm-probe-')).catch((error: NodeJS.ErrnoException) => {
     throw new VmspawnError(
@@ -88,7 +91,7 @@ async function runProbe(qemuBinary: string): Promise<KvmProbeResult> {
     const started = performance.now();
     const result = await execa(
       qemuBinary,
-      ['-accel', 'kvm', '-cpu', 'host', '-machine', 'pc', '-m', '16', '-nodefaults', '-no-user-config', '-display', 'none',
+      ['-accel', 'kvm', '-cpu', KVM_CPU, '-machine', ['pc', ...KVM_MACHINE_PROPERTIES].join(','), '-m', '16', '-nodefaults', '-no-user-config', '-display', 'none',
         '-bios', firmware, '-device', `isa-debug-exit,iobase=0x${DEBUG_EXIT_PORT.toString(16)},iosize=0x04`],
       { reject: false, timeout: PROBE_TIMEOUT_MS, all: true, stdin: 'ignore' },
     );

@@ -5,6 +5,7 @@
  */
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
 import { formatSize } from '../options/size.js';
+import { planAccelerator } from './accelerator-plan.js';
 import type { BootPlan } from './boot-plan.js';
 import { discardMode, type ExtraDrivesPlan } from './disk-plan.js';
 import type { MachineLayout } from './machine-layout.js';
@@ -65,10 +66,11 @@ function baseSection({ options }: QemuCommandInput): string[] {
 function machineSection({ options, accelerator, boot }: QemuCommandInput): string[] {
   const memory = formatSize(roundUpToMiB(options.ramBytes));
   const { type, smm } = boot.machine;
+  const accel = planAccelerator(accelerator);
+  const properties = ['memory-backend=mem', ...(smm ? ['smm=on'] : []), ...accel.machineProperties];
   return [
-    '-machine', `${type},memory-backend=mem${smm ? ',smm=on' : ''}`,
-    '-accel', accelerator,
-    ...(accelerator === 'kvm' ? ['-cpu', 'host'] : []),
+    '-machine', [type, ...properties].join(','),
+    ...accel.qemuArgs,
     '-smp', String(options.cpus),
     '-m', memory,
     // vhost-user devices need guest memory the daemon can map: a shared memfd.

@@ -59,12 +59,15 @@ describe('QEMU command line', () => {
     expect(valuesOf(qemu.args, '-object')).toContain('memory-backend-memfd,id=mem,size=1536M,share=on');
   });
 
-  test('TCG or KVM, with the host CPU under KVM', () => {
-    expect(valuesOf(plan({}).qemu.args, '-accel')).toEqual(['tcg']);
-    expect(valuesOf(plan({}).qemu.args, '-cpu')).toEqual([]);
+  test("TCG as QEMU defaults it; under KVM the host CPU with systemd-vmspawn's Hyper-V enlightenments and no HPET", () => {
+    const tcg = plan({}).qemu.args;
+    expect(valuesOf(tcg, '-accel')).toEqual(['tcg']);
+    expect(valuesOf(tcg, '-cpu')).toEqual([]);
+    expect(valuesOf(tcg, '-machine')).toEqual(['pc,memory-backend=mem']);
     const kvm = plan({}, { accelerator: 'kvm' }).qemu.args;
     expect(valuesOf(kvm, '-accel')).toEqual(['kvm']);
-    expect(valuesOf(kvm, '-cpu')).toEqual(['host']);
+    expect(valuesOf(kvm, '-cpu')).toEqual(['host,hv-relaxed,hv-vapic,hv-time']);
+    expect(valuesOf(kvm, '-machine')).toEqual(['pc,memory-backend=mem,hpet=off']);
   });
 
   test('every PCI device sits at a fixed PCI address', () => {
