@@ -13,6 +13,7 @@ import { execa } from 'execa';
 import { VmspawnError } from '../errors.js';
 import type { KvmSetting } from '../options/machine-options.js';
 import type { Accelerator } from '../plan/qemu-command.js';
+import { describeKvmAccess } from './kvm-access.js';
 
 export interface AcceleratorChoice {
   accelerator: Accelerator;
@@ -74,7 +75,7 @@ async function runProbe(qemuBinary: string): Promise<KvmProbeResult> {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { usable: false, detail: code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not accessible (${code}); join the kvm group` };
+    return { usable: false, detail: code === 'ENOENT' ? '/dev/kvm does not exist' : await describeKvmAccess(code ?? 'EACCES') };
   }
   const dir = await mkdtemp(join(tmpdir(), 'vitest-vmspawn-kvm-probe-')).catch((error: NodeJS.ErrnoException) => {
     throw new VmspawnError(
