@@ -13,12 +13,14 @@
 #   mmdebstrap, cpio, zstd, xz-utils,       building the test images
 #   e2fsprogs, debian-archive-keyring,
 #   fdisk, dosfstools, mtools
+#   uidmap                                  newuidmap/newgidmap: image builds and shared directories
+#                                           without root run in a user namespace
 #
-# Without root it only reports what is missing.
+# Without root it only reports what is missing, including a subordinate id range for the user.
 set -euo pipefail
 
 PACKAGES=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools systemd-journal-remote socat mmdebstrap cpio zstd xz-utils e2fsprogs
-          debian-archive-keyring fdisk dosfstools mtools)
+          debian-archive-keyring fdisk dosfstools mtools uidmap)
 # virtiofsd is its own package from Debian 13 on; Debian 12's QEMU still ships one.
 if apt-cache policy virtiofsd 2>/dev/null | grep -q 'Candidate: [0-9]'; then PACKAGES+=(virtiofsd); fi
 SID_STATE=${VMSPAWN_APT_STATE:-/var/cache/vitest-vmspawn/apt-sid}
@@ -32,6 +34,12 @@ for package in "${PACKAGES[@]}"; do
 done
 need_vsock=false
 command -v vhost-device-vsock >/dev/null || need_vsock=true
+
+# Without root, image builds and virtiofsd run in a user namespace that maps the user's subordinate ids.
+if [[ $(id -u) -ne 0 ]] && ! { grep -qE "^($(id -un)|$(id -u)):" /etc/subuid && grep -qE "^($(id -un)|$(id -u)):" /etc/subgid; } 2>/dev/null; then
+  log "$(id -un) has no range in /etc/subuid and /etc/subgid, which building images and sharing directories without root need:"
+  log "  sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $(id -un)   (a range no other user has)"
+fi
 
 if [[ ${#missing[@]} -eq 0 && $need_vsock == false ]]; then
   exit 0

@@ -16,6 +16,7 @@ import type { KvmSetting } from '../options/machine-options.js';
 import { KVM_CPU, KVM_MACHINE_PROPERTIES } from '../plan/accelerator-plan.js';
 import type { Accelerator } from '../plan/qemu-command.js';
 import { HOW_TO_GET_KVM, TCG_IS_SLOW } from './tcg-notice.js';
+import { describeKvmAccess } from './kvm-access.js';
 
 export interface AcceleratorChoice {
   accelerator: Accelerator;
@@ -77,7 +78,7 @@ async function runProbe(qemuBinary: string): Promise<KvmProbeResult> {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { usable: false, detail: code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not accessible (${code})` };
+    return { usable: false, detail: code === 'ENOENT' ? '/dev/kvm does not exist' : await describeKvmAccess(code ?? 'EACCES') };
   }
   const dir = await mkdtemp(join(tmpdir(), 'vitest-vmspawn-kvm-probe-')).catch((error: NodeJS.ErrnoException) => {
     throw new VmspawnError(

@@ -8,8 +8,9 @@
 import { execa } from 'execa';
 import { MissingToolError, VmspawnError } from '../errors.js';
 import type { ResolvedMachineOptions } from '../options/resolve-options.js';
-import type { VirtiofsdBinary, VirtiofsdDialect } from '../plan/virtiofs-plan.js';
+import { USER_NAMESPACE_ARGS, type VirtiofsdBinary, type VirtiofsdDialect } from '../plan/virtiofs-plan.js';
 import { findExecutable, requireExecutable } from './tools.js';
+import { requireUserNamespace } from './user-namespace.js';
 
 export const VIRTIOFSD_DIRS = ['/usr/libexec', '/usr/lib', '/usr/lib/qemu'] as const;
 
@@ -38,7 +39,10 @@ export function findVirtiofsd(): Promise<VirtiofsdBinary> {
 async function locate(): Promise<VirtiofsdBinary> {
   const path = await findExecutable('virtiofsd', VIRTIOFSD_DIRS);
   if (!path) throw new MissingToolError('virtiofsd', INSTALL_HINT);
-  const help = await execa(path, ['--help'], { reject: false, all: true, timeout: 10_000, stdin: 'ignore' });
+  // QEMU's C virtiofsd calls setgroups() before anything else, even for --help, which fails without
+  // root outside a user namespace.
+  const [command, ...args] = process.getuid?.() === 0 ? [path, '--help'] : ['unshare', ...USER_NAMESPACE_ARGS, path, '--help'];
+  const help = await execa(command!, args, { reject: false, all: true, timeout: 10_000, stdin: 'ignore' });
   const dialect = virtiofsdDialect(help.all ?? '');
   if (!dialect) {
     throw new VmspawnError(`${path} --help shows neither --shared-dir (Rust virtiofsd) nor -o source= (QEMU's C virtiofsd); cannot tell how to run it.`);
@@ -47,8 +51,16 @@ async function locate(): Promise<VirtiofsdBinary> {
 }
 
 /** The programs the options' shared directories need: none without `directory` or binds. */
-export async function virtiofsBinaries(options: ResolvedMachineOptions): Promise<{ virtiofsd?: VirtiofsdBinary; unshare?: string }> {
+export async function virtiofsBinaries(
+  options: ResolvedMachineOptions,
+): Promise<{ virtiofsd?: VirtiofsdBinary; unshare?: string; virtiofsInUserNamespace?: boolean }> {
   if (options.directory === undefined && options.binds.length === 0) return {};
+  if (process.getuid?.() !== 0) {
+    // Both virtiofsd sandbox themselves with namespaces and mounts: without root they run as root of a user namespace.
+    await requireUserNamespace('Sharing directories with the guest (directory, bind, bindReadOnly)');
+    const unshare = await requireExecutable('unshare');
+    return { virtiofsd: await findVirtiofsd(), unshare, virtiofsInUserNamespace: true };
+  }
   const virtiofsd = await findVirtiofsd();
   const needsNamespace = (options.directory !== undefined && options.ephemeral) || options.binds.some((bind) => bind.readOnly);
   return needsNamespace ? { virtiofsd, unshare: await requireExecutable('unshare') } : { virtiofsd };

@@ -33,6 +33,8 @@ export interface ImageCacheOptions {
 }
 
 const LOCK_STALE_CHECK_MS = 1_000;
+/** A recipe's exit status when it runs without root and the host cannot give it a user namespace. */
+const HOST_LACKS_USER_NAMESPACE_EXIT = 3;
 /** fixtures/lib: shell functions the recipes source. */
 const SHARED_RECIPE_LIBRARY = 'lib';
 
@@ -79,22 +81,27 @@ export async function readManifest<T>(directory: string): Promise<T> {
 
 async function build(recipe: ImageRecipe, directory: string, onProgress: (line: string) => void): Promise<void> {
   const script = join(recipeDir(recipe.recipe), 'build.sh');
-  const capitalized = recipe.title.charAt(0).toUpperCase() + recipe.title.slice(1);
-  if (process.getuid?.() !== 0) {
-    throw new VmspawnError(
-      `${capitalized} is not built yet and building it needs root (mmdebstrap, device nodes). ` +
-        `Build it once as root: sudo ${script} ${directory}`,
-    );
-  }
+  // Without root the recipe runs itself in a user namespace (fixtures/lib/debian-root.sh, as_root),
+  // and says what the host lacks for that.
   onProgress(`building ${recipe.title} (${recipe.description}) into ${directory}; this takes a minute or so`);
   const child = execa('bash', [script, directory], { all: true, reject: false, lines: false, stdin: 'ignore' });
   let output = '';
   child.all?.setEncoding('utf8');
+  // Lines before the recipe's first stage line (`[  0.0s] …`) are held back: when the host cannot
+  // build, they are the error's own text, which should not also appear as progress.
+  let started = false;
   child.all?.on('data', (chunk: string) => {
     output += chunk;
-    for (const line of chunk.split('\n')) if (line.trim()) onProgress(line.trimEnd());
+    for (const line of chunk.split('\n')) {
+      started ||= /^\[\s*[\d.]+s\]/.test(line);
+      if (started && line.trim()) onProgress(line.trimEnd());
+    }
   });
   const result = await child;
+  if (result.exitCode === HOST_LACKS_USER_NAMESPACE_EXIT) {
+    const capitalized = recipe.title.charAt(0).toUpperCase() + recipe.title.slice(1);
+    throw new VmspawnError(`${capitalized} is not built yet, and ${output.trim().replace(/^\S+: /, '')}`);
+  }
   if (result.exitCode !== 0) {
     throw new VmspawnError(`Building ${recipe.title} failed (exit ${result.exitCode}):\n${output.split('\n').slice(-25).join('\n')}`);
   }

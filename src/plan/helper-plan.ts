@@ -29,6 +29,8 @@ export interface HelperBinaries {
   tpm?: { swtpm: string; swtpmSetup: string };
   /** For `directory`, `bind` and `bindReadOnly`. */
   virtiofsd?: VirtiofsdBinary;
-  /** For overlay and read-only virtiofs shares (a private mount namespace). */
+  /** For overlay and read-only virtiofs shares (a private mount namespace), and every share without root. */
   unshare?: string;
+  /** Without root: each virtiofsd runs as root of a user namespace (see planVirtiofs). */
+  virtiofsInUserNamespace?: boolean;
 }

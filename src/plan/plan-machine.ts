@@ -80,6 +80,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
     layout,
     virtiofsd: input.binaries.virtiofsd,
     unshare: input.binaries.unshare,
+    userNamespace: input.binaries.virtiofsInUserNamespace,
   });
   // A directory's boot entry supplies kernel and initrds unless linux is given.
   const kernel = options.linux ?? input.directoryKernel?.linux;

@@ -11,6 +11,9 @@
  *   the `fstab.extra` credential (systemd ≥ 254), merged with the user's own lines. A read-only one is
  *   shared from a read-only bind mount in virtiofsd's private namespace, so the host refuses writes
  *   even after `mount -o remount,rw` in the guest.
+ * - Without root, every virtiofsd runs as root of a user namespace that maps the caller to root and
+ *   the caller's subordinate ids from 1 up (as rootless podman and an unprivileged mkosi build do), in a
+ *   private mount namespace with its own /run/virtiofsd.
  *
  * Pure: the daemons' argument vectors, QEMU's devices and the directories to create.
  */
@@ -67,8 +70,15 @@ export interface VirtiofsPlanInput {
   binds: readonly BindMount[];
   layout: MachineLayout;
   virtiofsd: VirtiofsdBinary | undefined;
-  /** `unshare` (util-linux), needed for overlay and read-only shares. */
+  /** `unshare` (util-linux), needed for overlay and read-only shares, and for every share without root. */
   unshare: string | undefined;
+  /**
+   * Run each virtiofsd as root of a user namespace (the caller is root in it, ids from 1 up map to
+   * the caller's subordinate ids), as a caller without root must: both virtiofsd sandbox themselves
+   * with namespaces and mounts, and the overlay and read-only mounts need them too.
+   * @default false
+   */
+  userNamespace?: boolean;
 }
 
 export const ROOT_TAG = 'root';
@@ -89,8 +99,9 @@ export const NAMESPACE_SETUP_SCRIPT = [
   'overlay)',
   '  mount --bind "$source" "$state/lower"',
   '  mount -o remount,bind,ro "$state/lower"',
-  // The overlay's root directory takes its owner and mode from the upper layer.
-  '  chown --reference="$source" "$state/upper"',
+  // The overlay's root directory takes its owner and mode from the upper layer. In a user namespace
+  // an owner outside its id map cannot be given: the directory then stays the caller's.
+  '  chown --reference="$source" "$state/upper" 2>/dev/null || :',
   '  chmod --reference="$source" "$state/upper"',
   '  mount -t overlay -o "lowerdir=$state/lower,upperdir=$state/upper,workdir=$state/work" vitest-vmspawn "$state/shared"',
   '  ;;',
@@ -101,6 +112,32 @@ export const NAMESPACE_SETUP_SCRIPT = [
   'esac',
   'exec "$@"',
 ].join('\n');
+
+/**
+ * Run last in a user namespace, before virtiofsd: QEMU's C virtiofsd keeps a lock file in
+ * /run/virtiofsd, which only root may create or write. A private tmpfs takes its place; when the
+ * directory is missing, a tmpfs over all of /run, with the machine's runtime directory (`$1`, kept
+ * open as the working directory) bound back at its path. Then `exec "$@"` (virtiofsd).
+ */
+export const PRIVATE_RUN_SCRIPT = [
+  'set -eu',
+  'runtime=$1',
+  'shift',
+  'cd "$runtime"',
+  'if [ -d /run/virtiofsd ]; then',
+  '  mount -t tmpfs -o mode=0700 vitest-vmspawn /run/virtiofsd',
+  'else',
+  '  mount -t tmpfs -o mode=0755 vitest-vmspawn /run',
+  '  mkdir /run/virtiofsd',
+  // --no-canonicalize: "." is the runtime directory under the old /run, not the path in the new one.
+  '  case $runtime in /run/*) mkdir -p "$runtime"; mount --no-canonicalize --rbind . "$runtime" ;; esac',
+  'fi',
+  'cd /',
+  'exec "$@"',
+].join('\n');
+
+/** The unshare options that make the caller root of a user namespace with its subordinate ids mapped. */
+export const USER_NAMESPACE_ARGS = ['--user', '--map-root-user', '--map-auto'] as const;
 
 export function planVirtiofs(input: VirtiofsPlanInput): VirtiofsPlan {
   const { layout } = input;
@@ -120,7 +157,7 @@ export function planVirtiofs(input: VirtiofsPlanInput): VirtiofsPlan {
   }));
   const plan = { ...empty, shares };
   for (const [index, share] of shares.entries()) {
-    plan.helpers.push(helperFor(share, input.virtiofsd, input.unshare, layout));
+    plan.helpers.push(helperFor(share, input.virtiofsd, input.unshare, layout, input.userNamespace ?? false));
     plan.directories.push(...stateDirectories(share));
     const chardev = `virtiofs-${share.tag}`;
     plan.qemuArgs.push(
@@ -135,25 +172,29 @@ export function planVirtiofs(input: VirtiofsPlanInput): VirtiofsPlan {
 }
 
 /** The daemon of one share: virtiofsd itself, or `unshare` running the setup script that execs it. */
-function helperFor(share: PlannedShare, virtiofsd: VirtiofsdBinary, unshare: string | undefined, layout: MachineLayout): PlannedHelper {
+function helperFor(share: PlannedShare, virtiofsd: VirtiofsdBinary, unshare: string | undefined, layout: MachineLayout, userNamespace: boolean): PlannedHelper {
   const sharedDir = share.stateDir ? join(share.stateDir, 'shared') : share.source;
   // The overlay changes only through virtiofsd, so the guest may cache it for good: READY came after
   // 33 s instead of 52–63 s with the default ('auto', which revalidates after a second) under TCG.
   const cache = share.mode === 'overlay' ? 'always' : 'auto';
   const daemon = [virtiofsd.path, ...virtiofsdArguments(virtiofsd.dialect, share.socket, sharedDir, cache)];
   const common = { name: `virtiofsd-${share.tag}`, logFile: virtiofsdLogFile(layout, share.tag), readyPath: share.socket };
-  if (!share.stateDir) return { ...common, binary: daemon[0]!, args: daemon.slice(1) };
-  if (!unshare) throw new Error('planVirtiofs: overlay and read-only shares need unshare');
-  if (share.mode === 'overlay' && /[,:\\\s]/.test(share.stateDir)) {
+  if (!share.stateDir && !userNamespace) return { ...common, binary: daemon[0]!, args: daemon.slice(1) };
+  if (!unshare) throw new Error('planVirtiofs: overlay and read-only shares, and shares without root, need unshare');
+  if (share.mode === 'overlay' && share.stateDir && /[,:\\\s]/.test(share.stateDir)) {
     throw new VmspawnError(
       `The runtime directory ${share.stateDir} has a comma, colon, backslash or white space, which an overlay's options cannot hold; ` +
         'set XDG_RUNTIME_DIR (or TMPDIR) to a plainer path.',
     );
   }
+  const run = userNamespace ? ['/bin/sh', '-c', PRIVATE_RUN_SCRIPT, 'vitest-vmspawn-virtiofs-run', layout.runtimeDir, ...daemon] : daemon;
   return {
     ...common,
     binary: unshare,
-    args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', NAMESPACE_SETUP_SCRIPT, 'vitest-vmspawn-virtiofs', share.mode, share.source, share.stateDir, ...daemon],
+    args: [
+      ...(userNamespace ? USER_NAMESPACE_ARGS : []), '--mount', '--propagation', 'private', '--',
+      '/bin/sh', '-c', NAMESPACE_SETUP_SCRIPT, 'vitest-vmspawn-virtiofs', share.mode, share.source, share.stateDir ?? '-', ...run,
+    ],
   };
 }
 

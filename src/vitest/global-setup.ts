@@ -9,6 +9,7 @@ import { defaultImage } from '../image/default-image.js';
 import { reapAbandonedMachines } from '../machine/abandoned-machines.js';
 import { shardArtifactsRoot } from './artifact-names.js';
 import { PROVIDED_CONFIG_KEY, PROVIDED_IMAGE_KEY, type ProvidedVmspawnConfig } from './config.js';
+import { failRunInSetup } from './setup-failure.js';
 import { printOnce, PROVIDED_RUN_KEY, runLines, type RunAnnouncements } from './run-announcements.js';
 
 export default async function setup(project: TestProject): Promise<void> {
@@ -20,7 +21,7 @@ export default async function setup(project: TestProject): Promise<void> {
   const { shard } = project.vitest.config;
   if (config && shard) project.provide(PROVIDED_CONFIG_KEY, { ...config, artifactsDir: shardArtifactsRoot(config.artifactsDir, shard) });
   if (config?.prepareDefaultImage) {
-    const image = await defaultImage();
+    const image = await defaultImage().catch((error: unknown) => failRunInSetup(project, error));
     const { manifest } = image;
     process.stderr.write(
       `vitest-vmspawn: default image: Debian ${manifest.debian}, kernel ${manifest.kernel.release}, systemd ${manifest.packages.systemd} (${image.directory})\n`,

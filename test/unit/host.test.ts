@@ -1,5 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
 import { decideAccelerator, probeFirmware } from '../../src/host/accelerator.js';
+import { kvmAccessHint } from '../../src/host/kvm-access.js';
 import { quoteArgument, toShellCommand } from '../../src/ssh/shell-quote.js';
 import { formatCommandLine } from '../../src/machine/materialize-plan.js';
 
@@ -47,5 +48,16 @@ describe('shell quoting', () => {
     expect(formatCommandLine('qemu-system-x86_64', ['-m', '1G', '-append', 'console=ttyS0 quiet', '-no-reboot'])).toBe(
       "qemu-system-x86_64 \\\n  -m 1G \\\n  -append 'console=ttyS0 quiet' \\\n  -no-reboot\n",
     );
+  });
+});
+
+describe('KVM access without root', () => {
+  test('names the group to join, or says the device gives no group access', () => {
+    expect(kvmAccessHint({ mode: 0o20660, group: 'kvm' }, 'alice', 'EACCES')).toBe(
+      '/dev/kvm is not accessible to alice (EACCES; mode 0660, group kvm): join its group with sudo usermod -aG kvm alice and log in again',
+    );
+    const closed = kvmAccessHint({ mode: 0o20600, group: 'root' }, 'alice', 'EACCES');
+    expect(closed).toContain('mode 0600, group root, which gives no group access');
+    expect(closed).toContain('sudo usermod -aG kvm alice');
   });
 });

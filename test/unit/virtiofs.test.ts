@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { InvalidOptionsError } from '../../src/errors.js';
+import { hasSubordinateRange } from '../../src/host/user-namespace.js';
 import { virtiofsdDialect } from '../../src/host/virtiofsd.js';
 import { parseBindSpec } from '../../src/options/bind-spec.js';
 import { checkDirectoryAndBinds, resolveInTree } from '../../src/options/check-directory.js';
@@ -13,6 +14,7 @@ import { planMachine } from '../../src/plan/plan-machine.js';
 import {
   fstabLine,
   NAMESPACE_SETUP_SCRIPT,
+  PRIVATE_RUN_SCRIPT,
   planVirtiofs,
   virtiofsdArguments,
   withFstabLines,
@@ -119,6 +121,17 @@ describe('virtiofsd', () => {
   });
 });
 
+describe('user namespace without root', () => {
+  test('a subordinate id range is found by user name or uid, and must not be empty', () => {
+    const user = { name: 'alice', uid: 1001 };
+    expect(hasSubordinateRange('bob:100000:65536\nalice:165536:65536\n', user)).toBe(true);
+    expect(hasSubordinateRange('1001:165536:65536', user)).toBe(true);
+    expect(hasSubordinateRange('bob:100000:65536\n', user)).toBe(false);
+    expect(hasSubordinateRange('alice:165536:0\n', user)).toBe(false);
+    expect(hasSubordinateRange('', user)).toBe(false);
+  });
+});
+
 describe('virtiofs plan', () => {
   const binds = resolveMachineOptions({ linux: '/k', bind: ['/srv/rw:/mnt/my data'], bindReadOnly: ['/srv/ro:/mnt/ro'] }).binds;
 
@@ -151,6 +164,19 @@ describe('virtiofs plan', () => {
     expect(plan.helpers[0]).toMatchObject({ binary: '/usr/libexec/virtiofsd', args: expect.arrayContaining(['--shared-dir', '/tree']) });
     expect(plan.helpers[0]!.args).not.toContain('--cache');
     expect(plan.directories).toEqual([]);
+  });
+
+  test('without root: every share runs as root of a user namespace, with a private /run/virtiofsd before virtiofsd', () => {
+    const plan = planVirtiofs({ directory: '/tree', ephemeral: true, binds, layout, virtiofsd: legacy, unshare: '/usr/bin/unshare', userNamespace: true });
+    expect(plan.helpers.map((helper) => helper.binary)).toEqual(['/usr/bin/unshare', '/usr/bin/unshare', '/usr/bin/unshare']);
+    for (const helper of plan.helpers) {
+      expect(helper.args.slice(0, 7)).toEqual(['--user', '--map-root-user', '--map-auto', '--mount', '--propagation', 'private', '--']);
+      const run = helper.args.indexOf(PRIVATE_RUN_SCRIPT);
+      expect(helper.args.slice(run - 2, run + 4)).toEqual(['/bin/sh', '-c', PRIVATE_RUN_SCRIPT, 'vitest-vmspawn-virtiofs-run', '/run/vm-1', '/usr/lib/qemu/virtiofsd']);
+    }
+    // The writable bind has no state directory: the setup script gets a placeholder and mounts nothing.
+    expect(plan.helpers[1]!.args.slice(11, 14)).toEqual(['read-write', '/srv/rw', '-']);
+    expect(plan.directories).not.toContain('/run/vm-1/virtiofs-bind0');
   });
 
   test('binds: writable ones directly, read-only ones from a read-only bind mount; fstab lines and PCI slots in order', () => {
