@@ -67,8 +67,12 @@ export interface VmspawnMatchers<R = unknown> {
   toExitWith(status: number): R;
 }
 
-declare module 'vitest' {
-  // The type parameter must match vitest's declaration for the interfaces to merge.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  interface Matchers<T = any> extends VmspawnMatchers<void> {}
+declare global {
+  // vitest's Matchers interface has one type parameter in vitest 4 and two in vitest 5, and an
+  // augmentation must repeat them exactly; both build their Assertion from Chai.Assertion's methods,
+  // which has none, so the matchers are declared there once for both.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Chai {
+    interface Assertion extends VmspawnMatchers<void> {}
+  }
 }

@@ -1,8 +1,7 @@
 /**
  * A consumer of the package under vitest 5's types (scripts/vitest5.sh type-checks it in
- * .cache/vitest5): the matchers reach `expect(…)` and a misspelt one is an error. vitest 5 changed
- * the type parameters of its `Matchers` interface, so the package's augmentation (written for
- * vitest 4's) type-checks under vitest 5 only with `skipLibCheck`, which this project sets.
+ * .cache/vitest5, with skipLibCheck off, so the package's own declarations are checked too): the
+ * matchers reach `expect(…)` and a misspelt one is an error.
  */
 import { expect } from 'vitest';
 import type { ExecResult, StartedMachine } from 'vitest-vmspawn';
