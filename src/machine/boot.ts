@@ -16,7 +16,7 @@ import { chooseAccelerator } from '../host/accelerator.js';
 import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
 import { virtiofsBinaries } from '../host/virtiofsd.js';
-import { chooseVsock } from '../host/vsock-choice.js';
+import { chooseVsock, requireSshWithoutVsock } from '../host/vsock-choice.js';
 import { lastErrorLines } from '../journal/error-lines.js';
 import { failedUnits } from '../journal/failed-units.js';
 import { describeDirectoryKernel } from '../options/check-directory.js';
@@ -33,7 +33,6 @@ import { QmpClient } from '../process/qmp-client.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
 import { AuthenticationRefusedError, HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
 import { SshSession } from '../ssh/ssh-session.js';
-import { UserSpaceVsock } from '../transport/user-space-vsock.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
 import { readTail } from '../util/read-tail.js';
 import { reapAbandonedMachines, recordArtifactsDir } from './abandoned-machines.js';
@@ -44,6 +43,7 @@ import { emergencyCause } from './emergency-causes.js';
 import { guestStopsWithin } from './guest-stopping.js';
 import { MachineLog } from './machine-log.js';
 import { MachineRuntime } from './machine-runtime.js';
+import { attachTransport, becomeReadyOverSsh, createTransport, readyOverSsh } from './no-vsock.js';
 import { materializePlan } from './materialize-plan.js';
 import { StartedMachine } from './started-machine.js';
 
@@ -65,7 +65,9 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   const needsOverlays = options.image !== undefined || options.extraDrives.some((drive) => drive.ephemeral && !drive.readOnly);
   const qemuImg = needsOverlays ? await requireExecutable('qemu-img') : undefined;
   const vsock = chooseVsock(options.vsock);
-  const binaries = { vhostDeviceVsock: await requireExecutable('vhost-device-vsock'), tpm: tpm.binaries, ...(await virtiofsBinaries(options)) };
+  requireSshWithoutVsock(vsock, options.ssh);
+  const vhostDeviceVsock = vsock.kind === 'user-space' ? await requireExecutable('vhost-device-vsock') : '';
+  const binaries = { vhostDeviceVsock, tpm: tpm.binaries, ...(await virtiofsBinaries(options)) };
   signal?.throwIfAborted();
   const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
   signal?.throwIfAborted();
@@ -103,7 +105,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     directoryKernel,
   });
   for (const line of [...describeDirectoryKernel(directoryKernel), ...plan.virtiofs.description]) log.info(line);
-  const transport: VsockTransport = new UserSpaceVsock(layout.vsockSocket);
+  const transport = createTransport(vsock, layout);
   const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, boot: plan.boot, ownsArtifactsDir });
   log.info(describeBoot(plan.boot));
   // Every sign is fatal, emergency mode too: its READY=1 does not mean the system came up.
@@ -130,6 +132,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     runtime.adoptQmp(await QmpClient.connect(layout.qmpSocket, Date.now() + 10_000, () => !qemu.hasExited));
     runtime.forwardedPorts = await readForwardedPorts(runtime.qmp, options.portForwards);
     for (const port of runtime.forwardedPorts) log.info(`host port ${port.hostAddress}:${port.host} forwards to guest port ${port.guest}`);
+    await attachTransport(transport, runtime.qmp, (line) => log.info(line));
     // QEMU read the credential files while parsing its command line: the host's private key need not wait on disk.
     await rm(layout.credentialsDir, { recursive: true, force: true });
 
@@ -181,15 +184,16 @@ async function waitUntilReady(
     );
   }
   const waits = { signal: stopWaiting.signal };
+  const overSsh = readyOverSsh(runtime);
   const becomeReady = async (): Promise<SshSession | undefined> => {
-    if (options.notifyReady) {
+    if (options.notifyReady && !overSsh) {
       await notify.waitForReady(waits);
       runtime.readyAfterMs = runtime.sinceQemuStart();
       // systemd in emergency or rescue mode also sends READY=1, right after saying it reached that target.
       if (watch.sign) throw new BootSignError(watch.sign);
     }
     if (!keys) return undefined;
-    if (options.notifyReady) {
+    if (options.notifyReady && !overSsh) {
       await notify.waitForUnit('ssh-access.target', { ...waits, timeout: SSH_TARGET_GRACE_MS }).catch(() => {
         throw new VmspawnError(
           `The guest is ready but never reported ssh-access.target: SSH over vsock needs sshd and systemd >= 256 ` +
@@ -201,12 +205,15 @@ async function waitUntilReady(
       runtime.log.info(`SSH attempt failed: ${error.message}`),
     );
     runtime.sshReadyAfterMs = runtime.sinceQemuStart();
-    return new SshSession(first, {
-      connect: async () => SshConnection.open(await transport.connect(22, { timeout: SSH_CONNECT_TIMEOUT_MS }), { keys, timeout: SSH_HANDSHAKE_TIMEOUT_MS }),
+    const connect = async () => SshConnection.open(await transport.connect(22, { timeout: SSH_CONNECT_TIMEOUT_MS }), { keys, timeout: SSH_HANDSHAKE_TIMEOUT_MS });
+    const session = new SshSession(first, {
+      connect,
       guestRunning: () => runtime.state === 'starting' || runtime.state === 'running',
       guestStopsWithin: (graceMs) => guestStopsWithin(runtime, graceMs),
       log: (message) => runtime.log.info(message),
     });
+    if (overSsh) await becomeReadyOverSsh(runtime, session, connect, stopWaiting.signal);
+    return session;
   };
   try {
     return await Promise.race([becomeReady(), ...failures]);

@@ -7,8 +7,8 @@
 /** How to accelerate the guest CPU. */
 export type KvmSetting = boolean | 'auto';
 
-/** Which vsock implementation connects host and guest. */
-export type VsockSetting = 'auto' | 'user-space';
+/** Which vsock implementation connects host and guest; `false`: none (SSH over a private user-mode network instead). */
+export type VsockSetting = 'auto' | 'user-space' | false;
 
 /** Whether to look for UEFI firmware with Secure Boot. */
 export type SecureBootSetting = 'auto' | boolean;
@@ -189,7 +189,10 @@ export interface MachineOptions {
   kvm?: KvmSetting;
   /**
    * vsock implementation. `'user-space'` runs one `vhost-device-vsock` per machine; it works with and
-   * without KVM. `'auto'` currently always picks it and says so in the machine log.
+   * without KVM. `false` uses no vsock: SSH, readiness and the journal go over a private user-mode
+   * network to a host port on 127.0.0.1, and notify messages are unavailable. `'auto'` picks
+   * user-space vsock, or no vsock when `vhost-device-vsock` is not installed, and says so in the
+   * machine log. The environment variable `VMSPAWN_VSOCK=user-space|none` overrides `'auto'`.
    * @default 'auto'
    */
   vsock?: VsockSetting;

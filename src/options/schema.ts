@@ -72,7 +72,7 @@ export const machineOptionsSchema = z.strictObject({
     .optional(),
   ram: ram.optional(),
   kvm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
-  vsock: z.enum(['auto', 'user-space'], { error: "expected 'auto' or 'user-space'" }).optional(),
+  vsock: z.union([z.enum(['auto', 'user-space']), z.literal(false)], { error: "expected 'auto', 'user-space' or false" }).optional(),
   tpm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
   tpmState: z
     .string({ error: "expected 'auto', 'off' or the path of a directory for the TPM state" })

@@ -2,19 +2,25 @@
  * How each vsock transport shows up in the plan: the QEMU device and the helper daemon it needs.
  * The runtime side of a transport (listening and connecting) lives in src/transport.
  */
+import { planControlNetwork, type ControlNetworkPlan } from './control-network-plan.js';
 import type { PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
 import { pciAddress } from './pci-slots.js';
 import { escapeOptionValue } from './qemu-syntax.js';
 
-/** The transports the engine can plan. Kernel AF_VSOCK (`vhost-vsock-pci`) is the next one to add. */
-export type VsockTransportKind = 'user-space';
+/**
+ * The transports the engine can plan; `'none'` is no vsock device at all (SSH over the control
+ * network of src/plan/control-network-plan.ts instead).
+ */
+export type VsockTransportKind = 'user-space' | 'none';
 
 export interface VsockPlan {
   kind: VsockTransportKind;
   qemuArgs: string[];
   /** A daemon that must run before QEMU starts. */
   daemon: PlannedHelper | undefined;
+  /** Without vsock: the NIC that carries SSH instead, and the credentials that configure it. */
+  control?: ControlNetworkPlan | undefined;
 }
 
 /**
@@ -29,8 +35,12 @@ export interface VsockPlan {
  */
 export const USER_SPACE_VSOCK_CREDIT = 30 * 1024;
 
-export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemonBinary: string): VsockPlan {
+export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemonBinary: string, machine: { uuid?: string | undefined; name: string } = { name: 'vm' }): VsockPlan {
   switch (kind) {
+    case 'none': {
+      const control = planControlNetwork(machine);
+      return { kind, qemuArgs: control.qemuArgs, daemon: undefined, control };
+    }
     case 'user-space':
       return {
         kind,

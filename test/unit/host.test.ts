@@ -32,9 +32,9 @@ describe('accelerator choice', () => {
 
 describe('vsock choice', () => {
   test('user-space, saying whether kernel vsock was there', () => {
-    expect(decideVsock('auto', false)).toEqual({ kind: 'user-space', reason: expect.stringContaining('no kernel vsock') });
-    expect(decideVsock('auto', true).reason).toContain('/dev/vhost-vsock exists');
-    expect(decideVsock('user-space', true).reason).toContain('as configured');
+    expect(decideVsock('auto', { kernelVsock: false, userSpaceVsock: true })).toEqual({ kind: 'user-space', reason: expect.stringContaining('no kernel vsock') });
+    expect(decideVsock('auto', { kernelVsock: true, userSpaceVsock: true }).reason).toContain('/dev/vhost-vsock exists');
+    expect(decideVsock('user-space', { kernelVsock: true, userSpaceVsock: true }).reason).toContain('as configured');
   });
 });
 

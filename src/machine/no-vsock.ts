@@ -1,0 +1,59 @@
+/**
+ * What a machine without vsock (`vsock: false`) does differently, in the few places boot and
+ * runtime call it: its transport reaches only SSH through the control network; once SSH answers,
+ * the journal is streamed over SSH and readiness is asked of the system manager over SSH; notify
+ * messages are marked unavailable.
+ */
+import type { VsockChoice } from '../host/vsock-choice.js';
+import { SshJournalStream } from '../journal/ssh-journal-stream.js';
+import type { MachineLayout } from '../plan/machine-layout.js';
+import type { QmpClient } from '../process/qmp-client.js';
+import type { SshConnection } from '../ssh/ssh-connection.js';
+import type { SshSession } from '../ssh/ssh-session.js';
+import { ControlNetworkTransport, NO_VSOCK } from '../transport/control-network.js';
+import { UserSpaceVsock } from '../transport/user-space-vsock.js';
+import type { VsockTransport } from '../transport/vsock-transport.js';
+import type { MachineRuntime } from './machine-runtime.js';
+import { waitForSystemRunning } from './ssh-readiness.js';
+
+export { NO_VSOCK };
+
+export function createTransport(choice: VsockChoice, layout: MachineLayout): VsockTransport {
+  return choice.kind === 'none' ? new ControlNetworkTransport() : new UserSpaceVsock(layout.vsockSocket);
+}
+
+/** Without vsock: reads the SSH forward's host port from QEMU and logs it. */
+export async function attachTransport(transport: VsockTransport, qmp: QmpClient, log: (message: string) => void): Promise<void> {
+  if (!(transport instanceof ControlNetworkTransport)) return;
+  const forward = await transport.attach(qmp);
+  log(`no vsock: SSH reaches the guest through ${forward.hostAddress}:${forward.host} (a private user-mode network)`);
+}
+
+/** Whether the machine must become ready without notify messages (over SSH). */
+export function readyOverSsh(runtime: MachineRuntime): boolean {
+  return runtime.notify.unavailable !== undefined;
+}
+
+/**
+ * Without vsock, once SSH answers: the journal stream starts (it reads the whole boot, so nothing
+ * before this point is lost), then the system manager is asked to wait for the boot's end.
+ */
+export async function becomeReadyOverSsh(
+  runtime: MachineRuntime,
+  ssh: SshSession,
+  connect: () => Promise<SshConnection>,
+  signal: AbortSignal,
+): Promise<void> {
+  if (runtime.options.forwardJournal) {
+    runtime.journalStream = new SshJournalStream({
+      journal: runtime.journal,
+      connect,
+      running: () => runtime.state === 'starting' || runtime.state === 'running',
+      log: (message) => runtime.log.info(message),
+    });
+  }
+  if (!runtime.options.notifyReady) return;
+  const state = await waitForSystemRunning(ssh, signal);
+  runtime.readyAfterMs = runtime.sinceQemuStart();
+  runtime.log.info(`the guest's system manager says "${state}" (systemctl is-system-running --wait over SSH)`);
+}
