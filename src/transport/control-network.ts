@@ -55,7 +55,7 @@ export class ControlNetworkTransport implements VsockTransport {
     return new Promise<Duplex>((resolve, reject) => {
       // QEMU accepts on the host port before the guest does: the connection counts once sshd sent
       // its first bytes (its version line); a guest whose NIC is not up yet would leave it silent.
-      const socket = createConnection({ host: forward.hostAddress, port: forward.host, allowHalfOpen: true });
+      const socket = createConnection({ host: forward.hostAddress, port: forward.host });
       const fail = (message: string) => {
         cleanup();
         socket.destroy();
