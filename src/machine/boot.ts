@@ -144,7 +144,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     runtime.state = 'running';
     runtime.ssh = ssh;
     runtime.sshKeys = keys;
-    log.info(`ready: READY=1 after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
+    log.info(`ready: ${readyOverSsh(runtime) ? 'system running (over SSH)' : 'READY=1'} after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
     return new StartedMachine(runtime, ssh, transport);
   } catch (error) {
     await progress.stop();
