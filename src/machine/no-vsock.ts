@@ -29,6 +29,12 @@ export async function attachTransport(transport: VsockTransport, qmp: QmpClient,
   log(`no vsock: SSH reaches the guest through ${forward.hostAddress}:${forward.host} (a private user-mode network)`);
 }
 
+/** Without vsock: where an SSH client reaches the guest's sshd (for a person's debug shell). */
+export function sshTcpAddress(transport: VsockTransport): { host: string; port: number } | undefined {
+  const forward = transport instanceof ControlNetworkTransport ? transport.forward : undefined;
+  return forward && { host: forward.hostAddress, port: forward.host };
+}
+
 /** Whether the machine must become ready without notify messages (over SSH). */
 export function readyOverSsh(runtime: MachineRuntime): boolean {
   return runtime.notify.unavailable !== undefined;

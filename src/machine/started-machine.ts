@@ -18,6 +18,7 @@ import type { ExecOptions, ExecResult, SshSession } from '../ssh/ssh-session.js'
 import type { ConnectOptions, VsockTransport } from '../transport/vsock-transport.js';
 import type { WaitOptions } from '../util/event-log.js';
 import type { MachineRuntime, RuntimeState as MachineState } from './machine-runtime.js';
+import { sshTcpAddress } from './no-vsock.js';
 import type { MachineExit, MachineSummary } from './summary.js';
 import { waitForConsole, type ConsoleWaitOptions } from './waits/console-wait.js';
 import { waitForFile, waitForPort, waitUntilFails, waitUntilSucceeds } from './waits/guest-waits.js';
@@ -288,11 +289,12 @@ export class StartedMachine implements AsyncDisposable {
 
   /**
    * @internal What an OpenSSH client needs to log in as root: the client key, the pinned host key and
-   * the vhost-device-vsock socket that reaches guest port 22 (after `CONNECT 22\n`). Undefined with `ssh: false`.
+   * the vhost-device-vsock socket that reaches guest port 22 (after `CONNECT 22\n`), or without vsock
+   * the TCP address that does. Undefined with `ssh: false`.
    */
-  get sshAccess(): { clientPrivateKey: string; hostPublicKey: string; vsockSocket: string } | undefined {
+  get sshAccess(): { clientPrivateKey: string; hostPublicKey: string; vsockSocket: string; tcp?: { host: string; port: number } | undefined } | undefined {
     const keys = this.runtime.sshKeys;
-    return keys && { clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, vsockSocket: this.runtime.layout.vsockSocket };
+    return keys && { clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, vsockSocket: this.runtime.layout.vsockSocket, tcp: sshTcpAddress(this.transport) };
   }
 
   /** The last `lines` lines of the guest console. */

@@ -78,7 +78,9 @@ export async function prepareDebugShell(vm: StartedMachine): Promise<DebugShell>
       `  UserKnownHostsFile ${file('known_hosts')}`,
       '  StrictHostKeyChecking yes',
       `  HostKeyAlias ${host}`,
-      `  ProxyCommand ${process.execPath} ${file('vsock-proxy.mjs')} ${access.vsockSocket} 22`,
+      ...(access.tcp
+        ? [`  HostName ${access.tcp.host}`, `  Port ${access.tcp.port}`]
+        : [`  ProxyCommand ${process.execPath} ${file('vsock-proxy.mjs')} ${access.vsockSocket} 22`]),
       '',
     ].join('\n'),
     'keep-running': 'Delete this file to end the debug wait; the test run then shuts the machine down.\n',

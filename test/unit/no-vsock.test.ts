@@ -212,3 +212,20 @@ describe('readiness and the journal over SSH', () => {
     expect(outcome).toBe('pending');
   });
 });
+
+test('debug mode without vsock: the ssh config reaches the forwarded TCP port instead of the vsock proxy', async () => {
+  const { prepareDebugShell } = await import('../../src/vitest/debug-shell.js');
+  const vm = {
+    name: 'vm',
+    artifactsDir: '/tmp/artifacts',
+    sshAccess: { clientPrivateKey: 'KEY\n', hostPublicKey: 'ssh-ed25519 AAAA host', vsockSocket: '/run/x/vsock', tcp: { host: '127.0.0.1', port: 41235 } },
+  } as never;
+  const shell = await prepareDebugShell(vm);
+  try {
+    const config = await readFile(join(shell.directory, 'ssh_config'), 'utf8');
+    expect(config).toContain('  HostName 127.0.0.1\n  Port 41235\n');
+    expect(config).not.toContain('ProxyCommand');
+  } finally {
+    await rm(shell.directory, { recursive: true, force: true });
+  }
+});
