@@ -1,6 +1,7 @@
 /**
- * The guest's forwarded journal on the host: received over vsock (or read over SSH without vsock), saved entry by entry to an export
- * file as it arrives, kept in memory for queries and waits, and convertible to a native journal file.
+ * The guest's forwarded journal on the host: received over vsock (or read over SSH without vsock),
+ * saved entry by entry to an export file as it arrives, kept in memory for queries and waits, and
+ * convertible to a native journal file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';

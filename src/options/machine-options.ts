@@ -275,7 +275,8 @@ export interface MachineOptions {
   ssh?: boolean;
   /**
    * Wait for the guest's `READY=1` (sent over vsock via the `vmm.notify_socket` credential) before
-   * `start()` resolves (vmspawn `--notify-ready`). Notify messages are collected either way.
+   * `start()` resolves (vmspawn `--notify-ready`). Notify messages are collected either way. With
+   * `vsock: false`, waits for `systemctl is-system-running --wait` over SSH instead.
    * @default true
    */
   notifyReady?: boolean;
