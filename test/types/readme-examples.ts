@@ -179,3 +179,11 @@ new Machine({ rma: '1G' });
 // @ts-expect-error a test.vm context has no fixture the test API does not define
 test.vm('unknown fixture', async ({ greeting }) => void greeting);
 export const options: VmTestOptions = { ram: '1G', timeout: 1000 };
+
+// Without vsock.
+test.vm('works without vsock', { vsock: false }, async ({ vm }) => {
+  await vm.waitForUnit('multi-user.target');
+  expect(vm.notify.unavailable).toBe('unavailable: no vsock');
+});
+// @ts-expect-error `'none'` is the environment variable's word; the option is `false`
+test.vm('no such vsock setting', { vsock: 'none' }, async () => undefined);
