@@ -13,6 +13,14 @@ import type { QmpClient } from '../process/qmp-client.js';
 import type { ConnectOptions, VsockListener, VsockTransport } from './vsock-transport.js';
 
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
+/**
+ * How long a connection may stay silent before it is given up, at first: QEMU accepts at once, but
+ * while the guest's NIC is not configured yet its SYN goes unanswered, and QEMU retries it with a
+ * growing backoff. A fresh attempt finds the configured NIC sooner than a long wait would. Each
+ * silent attempt in a row waits a second longer (a loaded guest may be slow to start sshd), up to
+ * the caller's timeout.
+ */
+const FIRST_SILENCE_MS = 2_000;
 
 /** Why the parts vsock carries are missing, as errors, the handle and summary.json say it. */
 export const NO_VSOCK = 'unavailable: no vsock';
@@ -21,6 +29,7 @@ export class ControlNetworkTransport implements VsockTransport {
   readonly description = 'no vsock: SSH over a private user-mode network';
   readonly deliversHalfClose = true;
   #forward: ForwardedPort | undefined;
+  #silentAttempts = 0;
 
   /** The host end of the SSH forward, once QEMU bound it. */
   get forward(): ForwardedPort | undefined {
@@ -51,7 +60,7 @@ export class ControlNetworkTransport implements VsockTransport {
       );
     }
     if (!forward) return Promise.reject(new VmspawnError('Cannot connect to the guest: QEMU has not reported the SSH forward yet.'));
-    const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
+    const timeout = Math.min(options.timeout ?? DEFAULT_CONNECT_TIMEOUT, FIRST_SILENCE_MS + 1_000 * this.#silentAttempts);
     return new Promise<Duplex>((resolve, reject) => {
       // QEMU accepts on the host port before the guest does: the connection counts once sshd sent
       // its first bytes (its version line); a guest whose NIC is not up yet would leave it silent.
@@ -66,13 +75,17 @@ export class ControlNetworkTransport implements VsockTransport {
         const chunk = socket.read() as Buffer | null;
         if (chunk === null) return;
         cleanup();
+        this.#silentAttempts = 0;
         socket.unshift(chunk);
         resolve(socket);
       };
       const onError = (error: Error) => fail(error.message);
       const onEnd = () => fail('the guest closed the connection (sshd not listening yet?)');
       const onAbort = () => fail('aborted');
-      const timer = setTimeout(() => fail(`no answer within ${timeout} ms`), timeout);
+      const timer = setTimeout(() => {
+        this.#silentAttempts++;
+        fail(`no answer within ${timeout} ms`);
+      }, timeout);
       const cleanup = () => {
         clearTimeout(timer);
         socket.off('readable', onReadable);
