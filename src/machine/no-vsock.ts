@@ -62,4 +62,10 @@ export async function becomeReadyOverSsh(
   const state = await waitForSystemRunning(ssh, signal);
   runtime.readyAfterMs = runtime.sinceQemuStart();
   runtime.log.info(`the guest's system manager says "${state}" (systemctl is-system-running --wait over SSH)`);
+  // As with vsock, the boot's journal is on the host when start() resolves: wait for its last entry.
+  if (runtime.journalStream) {
+    const last = await ssh.exec('journalctl --boot --lines=1 --output=export | head -n 1', { reject: false, signal });
+    const cursor = /^__CURSOR=(.*)$/.exec(last.stdout.trim())?.[1];
+    if (cursor) await runtime.journal.waitFor({ fields: { __CURSOR: cursor } }, { signal });
+  }
 }

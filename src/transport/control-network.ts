@@ -4,7 +4,7 @@
  * usernet` reports. Nothing else is reachable this way, and the guest cannot connect to the host:
  * notify messages are unavailable, and the journal is read over SSH (src/journal/ssh-journal-stream.ts).
  */
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VmspawnError } from '../errors.js';
 import { CONTROL_GUEST_SSH_PORT, CONTROL_NETWORK } from '../plan/control-network-plan.js';
@@ -14,13 +14,13 @@ import type { ConnectOptions, VsockListener, VsockTransport } from './vsock-tran
 
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
 /**
- * How long a connection may stay silent before it is given up, at first: QEMU accepts at once, but
- * while the guest's NIC is not configured yet its SYN goes unanswered, and QEMU retries it with a
- * growing backoff. A fresh attempt finds the configured NIC sooner than a long wait would. Each
- * silent attempt in a row waits a second longer (a loaded guest may be slow to start sshd), up to
- * the caller's timeout.
+ * QEMU accepts on the host port at once, but while the guest's NIC is not configured its SYN goes
+ * unanswered and QEMU retries it with a growing backoff, and a loaded guest may take seconds to
+ * start sshd for an answered one. So an attempt is never cut short: every 2 s without an answer
+ * another one starts beside it (a fresh SYN finds a NIC that came up meanwhile), and the first to
+ * hear sshd wins; the others are closed.
  */
-const FIRST_SILENCE_MS = 2_000;
+const NEXT_ATTEMPT_MS = 2_000;
 
 /** Why the parts vsock carries are missing, as errors, the handle and summary.json say it. */
 export const NO_VSOCK = 'unavailable: no vsock';
@@ -29,7 +29,6 @@ export class ControlNetworkTransport implements VsockTransport {
   readonly description = 'no vsock: SSH over a private user-mode network';
   readonly deliversHalfClose = true;
   #forward: ForwardedPort | undefined;
-  #silentAttempts = 0;
 
   /** The host end of the SSH forward, once QEMU bound it. */
   get forward(): ForwardedPort | undefined {
@@ -60,44 +59,50 @@ export class ControlNetworkTransport implements VsockTransport {
       );
     }
     if (!forward) return Promise.reject(new VmspawnError('Cannot connect to the guest: QEMU has not reported the SSH forward yet.'));
-    const timeout = Math.min(options.timeout ?? DEFAULT_CONNECT_TIMEOUT, FIRST_SILENCE_MS + 1_000 * this.#silentAttempts);
+    const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
     return new Promise<Duplex>((resolve, reject) => {
-      // QEMU accepts on the host port before the guest does: the connection counts once sshd sent
-      // its first bytes (its version line); a guest whose NIC is not up yet would leave it silent.
-      const socket = createConnection({ host: forward.hostAddress, port: forward.host });
-      const fail = (message: string) => {
-        cleanup();
-        socket.destroy();
-        reject(new VmspawnError(`Cannot connect to guest port ${port} through ${forward.hostAddress}:${forward.host}: ${message}`));
-      };
-      // Paused mode ('readable'), so that the stream is handed over neither flowing nor paused.
-      const onReadable = () => {
-        const chunk = socket.read() as Buffer | null;
-        if (chunk === null) return;
-        cleanup();
-        this.#silentAttempts = 0;
-        socket.unshift(chunk);
-        resolve(socket);
-      };
-      const onError = (error: Error) => fail(error.message);
-      const onEnd = () => fail('the guest closed the connection (sshd not listening yet?)');
-      const onAbort = () => fail('aborted');
-      const timer = setTimeout(() => {
-        this.#silentAttempts++;
-        fail(`no answer within ${timeout} ms`);
-      }, timeout);
-      const cleanup = () => {
+      const pending = new Set<Socket>();
+      let settled = false;
+      const finish = (outcome: { socket: Socket } | { error: string }) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        socket.off('readable', onReadable);
-        socket.off('error', onError);
-        socket.off('end', onEnd);
+        clearInterval(nextAttempt);
         options.signal?.removeEventListener('abort', onAbort);
+        for (const socket of pending) {
+          socket.removeAllListeners('readable');
+          if (!('socket' in outcome) || socket !== outcome.socket) socket.destroy();
+        }
+        if ('socket' in outcome) return resolve(outcome.socket);
+        reject(new VmspawnError(`Cannot connect to guest port ${port} through ${forward.hostAddress}:${forward.host}: ${outcome.error}`));
       };
+      const attempt = () => {
+        const socket = createConnection({ host: forward.hostAddress, port: forward.host });
+        pending.add(socket);
+        // Paused mode ('readable'), so that the stream is handed over neither flowing nor paused.
+        socket.on('readable', () => {
+          const chunk = socket.read() as Buffer | null;
+          if (chunk === null || settled) return;
+          socket.removeAllListeners('end');
+          socket.removeAllListeners('error');
+          socket.unshift(chunk);
+          finish({ socket });
+        });
+        const gone = (error: string) => {
+          socket.destroy();
+          pending.delete(socket);
+          // The guest refused (sshd not listening yet): say so at once, unless another attempt still waits.
+          if (pending.size === 0) finish({ error });
+        };
+        socket.once('end', () => gone('the guest closed the connection (sshd not listening yet?)'));
+        socket.once('error', (error: Error) => gone(error.message));
+      };
+      const onAbort = () => finish({ error: 'aborted' });
+      const timer = setTimeout(() => finish({ error: `no answer within ${timeout} ms` }), timeout);
+      const nextAttempt = setInterval(attempt, NEXT_ATTEMPT_MS);
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      socket.on('readable', onReadable);
-      socket.on('error', onError);
-      socket.on('end', onEnd);
+      attempt();
     });
   }
 }
