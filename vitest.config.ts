@@ -1,6 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import { vmspawn, vmTag } from './src/vitest/plugin.js';
 
+/**
+ * The core end-to-end files, run again on machines without vsock: `VMSPAWN_VSOCK=none vitest run
+ * --project e2e-no-vsock` (npm run test:e2e-no-vsock). Only defined with that variable set, so a
+ * plain `vitest run` does not boot them twice. Tests of what only vsock carries skip, saying so.
+ */
+const NO_VSOCK_FILES = ['machine', 'data-path', 'guest-io', 'waits', 'matchers'].map((name) => `test/e2e/${name}.test.ts`);
+
 export default defineConfig({
   test: {
     // `--tags-filter=vm` / `'!vm'` selects or skips the VM tests, in every project.
@@ -22,6 +29,21 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      ...(process.env.VMSPAWN_VSOCK === 'none'
+        ? [
+            {
+              plugins: [vmspawn({ artifactsDir: 'test-results/e2e-no-vsock', testTimeout: 240_000 })],
+              test: {
+                name: 'e2e-no-vsock',
+                include: NO_VSOCK_FILES,
+                testTimeout: 240_000,
+                hookTimeout: 240_000,
+                maxWorkers: 2,
+                sequence: { groupOrder: 2 },
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -1,10 +1,13 @@
 /**
- * The guest's forwarded journal on the host: received over vsock, saved entry by entry to an export
- * file as it arrives, kept in memory for queries and waits, and convertible to a native journal file.
+ * The guest's forwarded journal on the host: received over vsock (or read over SSH without vsock),
+ * saved entry by entry to an export file as it arrives, kept in memory for queries and waits, and
+ * convertible to a native journal file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { VsockListener, VsockTransport } from '../transport/vsock-transport.js';
 import { EventLog, type WaitOptions } from '../util/event-log.js';
+import { settlesWithin } from '../util/within.js';
 import { JournalExportParser } from './export-parser.js';
 import { describeMatch, matchesEntry, toJournalEntry, type JournalEntry, type JournalMatch } from './journal-entry.js';
 import { writeNativeJournal, type NativeJournalResult } from './journal-remote.js';
@@ -16,6 +19,8 @@ export class MachineJournal {
   #file: FileHandle | undefined;
   #writes: Promise<unknown> = Promise.resolve();
   #listener: VsockListener | undefined;
+  /** Streams being read (a machine without vsock reads its journal over SSH), each settling at its end. */
+  readonly #streams = new Set<Promise<void>>();
 
   constructor(
     /** The export-format file the entries are saved to as they arrive. */
@@ -71,22 +76,53 @@ export class MachineJournal {
   async listen(transport: VsockTransport, port: number): Promise<void> {
     this.#file = await open(this.exportFile, 'a', 0o644);
     this.#listener = await transport.listen(port, (socket) => {
-      const parser = new JournalExportParser(({ fields, bytes }) => {
-        const file = this.#file;
-        if (file) this.#writes = this.#writes.then(() => file.write(bytes));
-        const report = readSuppressionReport(fields);
-        if (report) this.#suppression.add(report);
-        this.#log.push(toJournalEntry(fields));
-      });
+      const parser = this.#parser();
       socket.on('data', (chunk: Buffer) => parser.write(chunk));
       socket.on('error', () => socket.destroy());
     });
   }
 
-  /** @internal Stops receiving and flushes the export file. */
-  async close(reason: string): Promise<void> {
+  /**
+   * @internal Reads one export stream to its end (resolves then, or when it fails); `onEntry` sees
+   * each entry's fields once it is stored (e.g. to remember its `__CURSOR`).
+   */
+  receive(stream: Readable, onEntry: (fields: Record<string, string>) => void = () => undefined): Promise<void> {
+    const parser = this.#parser(onEntry);
+    const ended = new Promise<void>((resolve) => {
+      stream.on('data', (chunk: Buffer) => parser.write(chunk));
+      stream.once('end', () => resolve());
+      stream.once('close', () => resolve());
+      stream.once('error', () => resolve());
+    });
+    const tracked = ended.finally(() => this.#streams.delete(tracked));
+    this.#streams.add(tracked);
+    return tracked;
+  }
+
+  /** @internal Opens the export file, before the first {@link receive}. */
+  async prepare(): Promise<void> {
+    this.#file ??= await open(this.exportFile, 'a', 0o644);
+  }
+
+  #parser(onEntry: (fields: Record<string, string>) => void = () => undefined): JournalExportParser {
+    return new JournalExportParser(({ fields, bytes }) => {
+      const file = this.#file;
+      if (file) this.#writes = this.#writes.then(() => file.write(bytes));
+      const report = readSuppressionReport(fields);
+      if (report) this.#suppression.add(report);
+      this.#log.push(toJournalEntry(fields));
+      onEntry(fields);
+    });
+  }
+
+  /**
+   * @internal Stops receiving and flushes the export file. Streams still being read get up to
+   * `streamGraceMs` to reach their end (what the guest sent before it powered off is still in flight).
+   */
+  async close(reason: string, streamGraceMs = 3_000): Promise<void> {
     await this.#listener?.close();
     this.#listener = undefined;
+    if (this.#streams.size > 0) await settlesWithin(Promise.all(this.#streams), streamGraceMs);
     await this.#writes;
     await this.#file?.close();
     this.#file = undefined;

@@ -16,7 +16,7 @@ import { chooseAccelerator } from '../host/accelerator.js';
 import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
 import { virtiofsBinaries } from '../host/virtiofsd.js';
-import { chooseVsock } from '../host/vsock-choice.js';
+import { chooseVsock, requireSshWithoutVsock } from '../host/vsock-choice.js';
 import { lastErrorLines } from '../journal/error-lines.js';
 import { failedUnits } from '../journal/failed-units.js';
 import { describeDirectoryKernel } from '../options/check-directory.js';
@@ -46,6 +46,7 @@ import { guestStopsWithin } from './guest-stopping.js';
 import { MachineLog } from './machine-log.js';
 import { MachineRuntime } from './machine-runtime.js';
 import { launchQemu } from './qemu-launch.js';
+import { attachTransport, becomeReadyOverSsh, readyOverSsh } from './no-vsock.js';
 import { materializePlan } from './materialize-plan.js';
 import { StartedMachine } from './started-machine.js';
 
@@ -67,7 +68,8 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   const needsOverlays = options.image !== undefined || options.extraDrives.some((drive) => drive.ephemeral && !drive.readOnly);
   const qemuImg = needsOverlays ? await requireExecutable('qemu-img') : undefined;
   const vsock = await chooseVsock(options.vsock);
-  const vsockTool = await requireExecutable(vsock.kind === 'kernel' ? 'socat' : 'vhost-device-vsock');
+  requireSshWithoutVsock(vsock, options.ssh);
+  const vsockTool = vsock.kind === 'none' ? undefined : await requireExecutable(vsock.kind === 'kernel' ? 'socat' : 'vhost-device-vsock');
   const binaries = { vhostDeviceVsock: vsock.kind === 'user-space' ? vsockTool : undefined, tpm: tpm.binaries, ...(await virtiofsBinaries(options)) };
   signal?.throwIfAborted();
   const accelerator = await chooseAccelerator(options.kvm, qemuBinary);
@@ -91,7 +93,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
 
   const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
   const ports = pickPorts();
-  const firstCid = options.vsockCid ?? (vsock.kind === 'kernel' ? cidFromMachineName(options.name) : USER_SPACE_GUEST_CID);
+  const firstCid = vsock.kind === 'none' ? undefined : (options.vsockCid ?? (vsock.kind === 'kernel' ? cidFromMachineName(options.name) : USER_SPACE_GUEST_CID));
   const planInput = {
     options,
     accelerator: accelerator.accelerator,
@@ -147,6 +149,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     runtime.adoptQmp(await launched.qmp);
     runtime.forwardedPorts = await readForwardedPorts(runtime.qmp, options.portForwards);
     for (const port of runtime.forwardedPorts) log.info(`host port ${port.hostAddress}:${port.host} forwards to guest port ${port.guest}`);
+    await attachTransport(transport, runtime.qmp, (line) => log.info(line));
     // QEMU read the credential files while parsing its command line: the host's private key need not wait on disk.
     await rm(layout.credentialsDir, { recursive: true, force: true });
 
@@ -158,7 +161,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     runtime.state = 'running';
     runtime.ssh = ssh;
     runtime.sshKeys = keys;
-    log.info(`ready: READY=1 after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
+    log.info(`ready: ${readyOverSsh(runtime) ? 'system running (over SSH)' : 'READY=1'} after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
     return new StartedMachine(runtime, ssh, transport);
   } catch (error) {
     await progress.stop();
@@ -198,15 +201,16 @@ async function waitUntilReady(
     );
   }
   const waits = { signal: stopWaiting.signal };
+  const overSsh = readyOverSsh(runtime);
   const becomeReady = async (): Promise<SshSession | undefined> => {
-    if (options.notifyReady) {
+    if (options.notifyReady && !overSsh) {
       await notify.waitForReady(waits);
       runtime.readyAfterMs = runtime.sinceQemuStart();
       // systemd in emergency or rescue mode also sends READY=1, right after saying it reached that target.
       if (watch.sign) throw new BootSignError(watch.sign);
     }
     if (!keys) return undefined;
-    if (options.notifyReady) {
+    if (options.notifyReady && !overSsh) {
       await notify.waitForUnit('ssh-access.target', { ...waits, timeout: SSH_TARGET_GRACE_MS }).catch(() => {
         throw new VmspawnError(
           `The guest is ready but never reported ssh-access.target: SSH over vsock needs sshd and systemd >= 256 ` +
@@ -218,12 +222,15 @@ async function waitUntilReady(
       runtime.log.info(`SSH attempt failed: ${error.message}`),
     );
     runtime.sshReadyAfterMs = runtime.sinceQemuStart();
-    return new SshSession(first, {
-      connect: async () => SshConnection.open(await transport.connect(22, { timeout: SSH_CONNECT_TIMEOUT_MS }), { keys, timeout: SSH_HANDSHAKE_TIMEOUT_MS }),
+    const connect = async () => SshConnection.open(await transport.connect(22, { timeout: SSH_CONNECT_TIMEOUT_MS }), { keys, timeout: SSH_HANDSHAKE_TIMEOUT_MS });
+    const session = new SshSession(first, {
+      connect,
       guestRunning: () => runtime.state === 'starting' || runtime.state === 'running',
       guestStopsWithin: (graceMs) => guestStopsWithin(runtime, graceMs),
       log: (message) => runtime.log.info(message),
     });
+    if (overSsh) await becomeReadyOverSsh(runtime, session, connect, stopWaiting.signal);
+    return session;
   };
   try {
     return await Promise.race([becomeReady(), ...failures]);

@@ -11,6 +11,7 @@ import type { AcceleratorChoice } from '../host/accelerator.js';
 import { removeRuntimeDir } from '../host/runtime-dir.js';
 import type { VsockChoice } from '../host/vsock-choice.js';
 import { MachineJournal } from '../journal/machine-journal.js';
+import type { SshJournalStream } from '../journal/ssh-journal-stream.js';
 import { describeSuppression, readSuppressionReport } from '../journal/suppressed-messages.js';
 import { NotifyEvents } from '../notify/notify-events.js';
 import { formatNotifyLogLine, isShutdownSign } from '../notify/notify-message.js';
@@ -24,6 +25,7 @@ import type { ForwardedPort } from '../process/port-forwards.js';
 import type { QmpClient } from '../process/qmp-client.js';
 import type { MachineSshKeys } from '../ssh/keys.js';
 import type { SshSession } from '../ssh/ssh-session.js';
+import { NO_VSOCK } from '../transport/control-network.js';
 import type { VsockListener, VsockTransport } from '../transport/vsock-transport.js';
 import type { WaitOptions } from '../util/event-log.js';
 import { readTail } from '../util/read-tail.js';
@@ -86,6 +88,8 @@ export class MachineRuntime {
   vsockCid: number | undefined;
   /** Host ports of the user-mode network's forwards, as QEMU bound them. */
   forwardedPorts: ForwardedPort[] = [];
+  /** Without vsock: the journal, read over SSH. */
+  journalStream: SshJournalStream | undefined;
 
   #qemu: ManagedProcess | undefined;
   #qemuStartedAt: number | undefined;
@@ -159,6 +163,7 @@ export class MachineRuntime {
   async listen(): Promise<void> {
     const { transport } = this.parts;
     await writeFile(this.layout.notifyLog, '', { mode: 0o644 });
+    if (this.parts.vsock.kind === 'none') return this.notify.markUnavailable(NO_VSOCK);
     this.#listeners.push(
       await listenForNotifications(transport, this.parts.ports.notify, () => this.sinceQemuStart(), (message) => {
         appendFileSync(this.layout.notifyLog, formatNotifyLogLine(message));
@@ -277,7 +282,7 @@ export class MachineRuntime {
       readyAfterMs: round(this.readyAfterMs),
       sshReadyAfterMs: round(this.sshReadyAfterMs),
       processes: { qemu: this.#qemu?.pid, ...Object.fromEntries(this.#helpers.map(({ name, process }) => [name, process.pid])) },
-      notifyMessages: this.notify.messages.length,
+      notifyMessages: this.notify.unavailable ?? this.notify.messages.length,
       journalEntries: this.journal.entries().length,
       journalSuppressed: this.journal.suppressed,
       nativeJournal: this.#nativeJournal,
@@ -338,6 +343,7 @@ export class MachineRuntime {
     this.notify.end('the machine exited');
     if (this.options.forwardJournal) {
       await this.journal.close('the machine exited');
+      this.journalStream?.stop();
       const native = await this.journal.convert();
       this.#nativeJournal = native.written ? native.path : native.reason;
       this.log.info(native.written ? `native journal written: ${native.path}` : `no native journal: ${native.reason}`);

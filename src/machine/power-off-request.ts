@@ -33,7 +33,10 @@ export function requestPowerOff({ ssh, qmp, notify }: PowerOffChannels): { heard
   const stopWaiting = new AbortController();
   const heard = Promise.race([
     askedOverSsh.then((asked) => (asked ? true : new Promise<never>(() => undefined))),
-    notify.waitFor(isShutdownSign, { signal: stopWaiting.signal, description: 'a shutdown message' }).then(() => true),
+    // Without vsock no message comes: only SSH can say that the guest heard.
+    notify.unavailable
+      ? new Promise<never>(() => undefined)
+      : notify.waitFor(isShutdownSign, { signal: stopWaiting.signal, description: 'a shutdown message' }).then(() => true),
   ]).catch(() => false);
   return { heard, stop: () => stopWaiting.abort() };
 }

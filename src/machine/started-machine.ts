@@ -18,6 +18,7 @@ import type { ExecOptions, ExecResult, SshSession } from '../ssh/ssh-session.js'
 import type { ConnectOptions, VsockTransport } from '../transport/vsock-transport.js';
 import type { WaitOptions } from '../util/event-log.js';
 import type { MachineRuntime, RuntimeState as MachineState } from './machine-runtime.js';
+import { sshTcpAddress } from './no-vsock.js';
 import type { MachineExit, MachineSummary } from './summary.js';
 import { waitForConsole, type ConsoleWaitOptions } from './waits/console-wait.js';
 import { waitForFile, waitForPort, waitUntilFails, waitUntilSucceeds } from './waits/guest-waits.js';
@@ -288,13 +289,23 @@ export class StartedMachine implements AsyncDisposable {
 
   /**
    * @internal What an OpenSSH client needs to log in as root: the client key, the pinned host key and
-   * the vhost-device-vsock socket that reaches guest port 22 (after `CONNECT 22\n`), or under kernel
-   * vsock the guest's CID. Undefined with `ssh: false`.
+   * the vhost-device-vsock socket that reaches guest port 22 (after `CONNECT 22\n`), under kernel
+   * vsock the guest's CID, or without vsock the TCP address that does. Undefined with `ssh: false`.
    */
-  get sshAccess(): { clientPrivateKey: string; hostPublicKey: string; vsockSocket: string; kernelVsockCid?: number } | undefined {
+  get sshAccess():
+    | { clientPrivateKey: string; hostPublicKey: string; vsockSocket: string; kernelVsockCid?: number; tcp?: { host: string; port: number } | undefined }
+    | undefined {
     const keys = this.runtime.sshKeys;
     const kernelVsockCid = this.runtime.vsockKind === 'kernel' ? this.runtime.vsockCid : undefined;
-    return keys && { clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, vsockSocket: this.runtime.layout.vsockSocket, ...(kernelVsockCid === undefined ? {} : { kernelVsockCid }) };
+    return (
+      keys && {
+        clientPrivateKey: keys.clientPrivateKey,
+        hostPublicKey: keys.hostPublicKey,
+        vsockSocket: this.runtime.layout.vsockSocket,
+        ...(kernelVsockCid === undefined ? {} : { kernelVsockCid }),
+        tcp: sshTcpAddress(this.transport),
+      }
+    );
   }
 
   /** The last `lines` lines of the guest console. */

@@ -49,7 +49,8 @@ export interface MachineSummary {
   sshReadyAfterMs: number | undefined;
   /** PIDs of QEMU and of each helper daemon by name, e.g. `vhost-device-vsock` (gone once the machine exited). */
   processes: { qemu: number | undefined; [helper: string]: number | undefined };
-  notifyMessages: number;
+  /** How many notify messages arrived; `'unavailable: no vsock'` on a machine without vsock. */
+  notifyMessages: number | string;
   journalEntries: number;
   /** Messages the guest's journald reported as dropped by its rate limit. */
   journalSuppressed: JournalSuppression;

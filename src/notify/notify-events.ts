@@ -8,6 +8,15 @@ import { activatedUnitOf, deactivatedUnitOf, exitStatusOf, isReady, type NotifyM
 export class NotifyEvents {
   readonly #log = new EventLog<NotifyMessage>();
   readonly #activeUnits = new Set<string>();
+  #unavailable: string | undefined;
+
+  /**
+   * Why no notify messages can arrive at all (`'unavailable: no vsock'` on a machine with
+   * `vsock: false`), or undefined when they can. Waits on notify messages then fail at once, saying so.
+   */
+  get unavailable(): string | undefined {
+    return this.#unavailable;
+  }
 
   /** Every message so far, oldest first. */
   get messages(): readonly NotifyMessage[] {
@@ -62,6 +71,12 @@ export class NotifyEvents {
     const deactivated = deactivatedUnitOf(message);
     if (deactivated) this.#activeUnits.delete(deactivated);
     this.#log.push(message);
+  }
+
+  /** @internal No message can ever come (no vsock): waits fail at once with `reason`. */
+  markUnavailable(reason: string): void {
+    this.#unavailable = reason;
+    this.#log.end(reason);
   }
 
   /** @internal No more messages will come. */

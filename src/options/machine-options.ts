@@ -7,8 +7,8 @@
 /** How to accelerate the guest CPU. */
 export type KvmSetting = boolean | 'auto';
 
-/** Which vsock implementation connects host and guest. */
-export type VsockSetting = 'auto' | 'kernel' | 'user-space';
+/** Which vsock implementation connects host and guest; `false`: none (SSH over a private user-mode network instead). */
+export type VsockSetting = 'auto' | 'kernel' | 'user-space' | false;
 
 /** Whether to look for UEFI firmware with Secure Boot. */
 export type SecureBootSetting = 'auto' | boolean;
@@ -191,9 +191,11 @@ export interface MachineOptions {
    * vsock implementation. `'kernel'` is the kernel's vsock (QEMU's `vhost-vsock-pci`, as
    * systemd-vmspawn uses): it needs `/dev/vhost-vsock` readable and writable by this user and
    * `socat` installed. `'user-space'` runs one `vhost-device-vsock` per machine; it works with and
-   * without KVM. `'auto'` picks the kernel's when `/dev/vhost-vsock` can be opened and socat is
-   * installed, else user-space, and says which and why in the machine log. The environment variable
-   * `VMSPAWN_VSOCK=kernel|user-space` overrides `'auto'`.
+   * without KVM. `false` uses no vsock: SSH, readiness and the journal go over a private user-mode
+   * network to a host port on 127.0.0.1, and notify messages are unavailable. `'auto'` picks the
+   * kernel's when `/dev/vhost-vsock` can be opened and socat is installed, else user-space when
+   * `vhost-device-vsock` is installed, else none, and says which and why in the machine log. The
+   * environment variable `VMSPAWN_VSOCK=kernel|user-space|none` overrides `'auto'`.
    * @default 'auto'
    */
   vsock?: VsockSetting;
@@ -284,7 +286,8 @@ export interface MachineOptions {
   ssh?: boolean;
   /**
    * Wait for the guest's `READY=1` (sent over vsock via the `vmm.notify_socket` credential) before
-   * `start()` resolves (vmspawn `--notify-ready`). Notify messages are collected either way.
+   * `start()` resolves (vmspawn `--notify-ready`). Notify messages are collected either way. With
+   * `vsock: false`, waits for `systemctl is-system-running --wait` over SSH instead.
    * @default true
    */
   notifyReady?: boolean;

@@ -88,6 +88,14 @@ export const ENGINE_CREDENTIALS: Readonly<Record<string, string>> = {
   [RATE_LIMIT_DROPIN_CREDENTIAL]: 'it lifts journald\'s rate limit; set journalRateLimit: true to pass your own',
 };
 
+/** Without vsock, SSH is the only way the engine sees the guest become ready. */
+export const NO_VSOCK_WITHOUT_SSH: OptionProblem = {
+  option: 'vsock',
+  message:
+    'is false and ssh is false too: without vsock the engine learns that the guest is ready only over SSH. ' +
+    "Set ssh: true (the default), or use vsock ('auto' or 'user-space')",
+};
+
 /** Validates options and applies defaults. Throws {@link InvalidOptionsError} listing every problem. */
 export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
   const parsed = machineOptionsSchema.safeParse(input ?? {});
@@ -165,6 +173,7 @@ function crossCheck(options: z.infer<typeof machineOptionsSchema>): OptionProble
     problems.push({ option: 'tpmState', message: 'is where the TPM keeps its state, but tpm is false: drop tpmState, or set tpm to true or \'auto\'' });
   }
   problems.push(...directoryProblems(options));
+  if (options.vsock === false && options.ssh === false) problems.push(NO_VSOCK_WITHOUT_SSH);
   const credentialNames = [...Object.keys(options.setCredential ?? {}), ...Object.keys(options.loadCredential ?? {})];
   for (const name of credentialNames) {
     const reason = ENGINE_CREDENTIALS[name];

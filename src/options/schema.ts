@@ -72,7 +72,7 @@ export const machineOptionsSchema = z.strictObject({
     .optional(),
   ram: ram.optional(),
   kvm: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).optional(),
-  vsock: z.enum(['auto', 'kernel', 'user-space'], { error: "expected 'auto', 'kernel' or 'user-space'" }).optional(),
+  vsock: z.union([z.enum(['auto', 'kernel', 'user-space']), z.literal(false)], { error: "expected 'auto', 'kernel', 'user-space' or false" }).optional(),
   vsockCid: z
     .number({ error: 'expected a vsock CID as a number, 3 to 4294967294 (0xFFFFFFFE)' })
     .int({ error: 'expected a whole number, 3 to 4294967294 (0xFFFFFFFE)' })

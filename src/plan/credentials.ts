@@ -39,7 +39,16 @@ export const AUTHORIZED_KEYS_CREDENTIAL = 'ssh.ephemeral-authorized_keys-all';
 export const ROOT_AUTHORIZED_KEYS_CREDENTIAL = 'ssh.authorized_keys.root';
 export const TMPFILES_CREDENTIAL = 'tmpfiles.extra';
 
-export function planCredentials(options: ResolvedMachineOptions, ports: GuestPorts, ssh: GuestSshKeys | undefined): PlannedCredential[] {
+/**
+ * @param noVsock without vsock: no notify socket and no journal destination (the journal is read
+ * over SSH), and the control network's credentials (their `ssh.listen` lines joined with the user's).
+ */
+export function planCredentials(
+  options: ResolvedMachineOptions,
+  ports: GuestPorts,
+  ssh: GuestSshKeys | undefined,
+  noVsock?: { credentials: Record<string, string> },
+): PlannedCredential[] {
   const text = (value: string) => new TextEncoder().encode(value);
   const userValue = (name: string) => {
     const value = options.setCredential[name];
@@ -47,9 +56,10 @@ export function planCredentials(options: ResolvedMachineOptions, ports: GuestPor
   };
 
   const engine = new Map<string, Uint8Array>();
-  engine.set('vmm.notify_socket', text(`vsock-stream:${HOST_CID}:${ports.notify}`));
+  if (!noVsock) engine.set('vmm.notify_socket', text(`vsock-stream:${HOST_CID}:${ports.notify}`));
   engine.set('system.hostname', text(options.name));
-  if (options.forwardJournal) engine.set('journal.forward_to_socket', text(`vsock:${HOST_CID}:${ports.journal}`));
+  if (options.forwardJournal && !noVsock) engine.set('journal.forward_to_socket', text(`vsock:${HOST_CID}:${ports.journal}`));
+  for (const [name, value] of Object.entries(noVsock?.credentials ?? {})) engine.set(name, text(name === 'ssh.listen' ? joinLines(userValue(name), value) : value));
   if (ssh) {
     for (const name of [AUTHORIZED_KEYS_CREDENTIAL, ROOT_AUTHORIZED_KEYS_CREDENTIAL]) {
       engine.set(name, text(joinLines(userValue(name), ssh.clientPublicKey)));

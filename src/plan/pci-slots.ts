@@ -8,6 +8,8 @@ export const PCI_SLOTS = {
   rng: 0x03,
   vsock: 0x04,
   rootDisk: 0x06,
+  /** The control NIC of a machine without vsock. */
+  controlNetwork: 0x08,
   network: 0x09,
 } as const;
 

@@ -86,13 +86,14 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
   const kernel = options.linux ?? input.directoryKernel?.linux;
   const initrds = options.linux === undefined ? (input.directoryKernel?.initrds ?? []) : options.initrds;
   const initrdParts = initrds.length > 1 ? initrds : [];
+  const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock, input.vsockCid, options);
   const boot = planBoot(
     {
       linux: kernel,
       initrd: initrdParts.length > 0 ? layout.mergedInitrd : initrds[0],
       image: options.image,
       // The root arguments of a directory come last, so that no root= of the user's replaces them.
-      kernelArgs: [...options.kernelArgs, ...virtiofs.kernelArgs],
+      kernelArgs: [...(vsock.control?.kernelArgs ?? []), ...options.kernelArgs, ...virtiofs.kernelArgs],
       kernelKind: options.linux === undefined ? input.directoryKernel?.kind : input.kernelKind,
       firmware: input.firmware,
     },
@@ -101,7 +102,7 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
   const network = planNetwork(options);
   const credentials = withFstabLines(
     [
-      ...planCredentials(options, input.ports, options.ssh ? input.ssh : undefined),
+      ...planCredentials(options, input.ports, options.ssh ? input.ssh : undefined, vsock.control),
       ...Object.entries(network.credentials).map(([name, value]) => ({ name, value: new TextEncoder().encode(value) })),
     ],
     virtiofs.fstabLines,
@@ -114,7 +115,6 @@ export function planMachine(input: MachinePlanInput): MachinePlan {
 
   const overlay = planRootOverlay(options, input.imageFormat, layout);
   const extraDrives = planExtraDrives(options, input.extraDriveFormats ?? [], layout);
-  const vsock = planVsock(input.vsock, layout, input.binaries.vhostDeviceVsock, input.vsockCid);
   const tpm = planTpm(input.binaries.tpm, options.tpmStateDir, layout);
 
   return {

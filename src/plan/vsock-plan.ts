@@ -2,6 +2,7 @@
  * How each vsock transport shows up in the plan: the QEMU device and the helper daemon it needs.
  * The runtime side of a transport (listening and connecting) lives in src/transport.
  */
+import { planControlNetwork, type ControlNetworkPlan } from './control-network-plan.js';
 import type { PlannedHelper } from './helper-plan.js';
 import type { MachineLayout } from './machine-layout.js';
 import { pciAddress } from './pci-slots.js';
@@ -11,13 +12,15 @@ import { escapeOptionValue } from './qemu-syntax.js';
  * The transports the engine can plan: user-space vsock (vhost-device-vsock) and the kernel's
  * (`vhost-vsock-pci` on /dev/vhost-vsock).
  */
-export type VsockTransportKind = 'user-space' | 'kernel';
+export type VsockTransportKind = 'kernel' | 'user-space' | 'none';
 
 export interface VsockPlan {
   kind: VsockTransportKind;
   qemuArgs: string[];
   /** A daemon that must run before QEMU starts. */
   daemon: PlannedHelper | undefined;
+  /** Without vsock: the NIC that carries SSH instead, and the credentials that configure it. */
+  control?: ControlNetworkPlan | undefined;
 }
 
 /**
@@ -37,10 +40,20 @@ export const USER_SPACE_GUEST_CID = 3;
 
 /**
  * @param guestCid the guest's CID: for kernel vsock, global to the host (see src/plan/vsock-cid.ts);
- *   for user-space vsock, the user's `vsockCid` or 3.
+ *   for user-space vsock, the user's `vsockCid` or 3; none without vsock.
  */
-export function planVsock(kind: VsockTransportKind, layout: MachineLayout, daemonBinary: string | undefined, guestCid: number | undefined): VsockPlan {
+export function planVsock(
+  kind: VsockTransportKind,
+  layout: MachineLayout,
+  daemonBinary: string | undefined,
+  guestCid: number | undefined,
+  machine: { uuid?: string | undefined; name: string } = { name: 'vm' },
+): VsockPlan {
   switch (kind) {
+    case 'none': {
+      const control = planControlNetwork(machine);
+      return { kind, qemuArgs: control.qemuArgs, daemon: undefined, control };
+    }
     case 'kernel':
       if (guestCid === undefined) throw new Error('kernel vsock needs a guest CID');
       // QEMU opens /dev/vhost-vsock itself; the host side needs no daemon (socat bridges are per port, at run time).

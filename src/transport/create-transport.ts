@@ -1,8 +1,10 @@
 /**
- * The runtime side of the chosen vsock transport (the plan side is src/plan/vsock-plan.ts).
+ * The runtime side of the chosen vsock transport (the plan side is src/plan/vsock-plan.ts); without
+ * vsock, the control network's transport, which reaches only SSH.
  */
 import type { MachineLayout } from '../plan/machine-layout.js';
 import type { VsockTransportKind } from '../plan/vsock-plan.js';
+import { ControlNetworkTransport } from './control-network.js';
 import { KernelVsock, vsockAddresses } from './kernel-vsock.js';
 import { UserSpaceVsock } from './user-space-vsock.js';
 import type { VsockTransport } from './vsock-transport.js';
@@ -19,6 +21,8 @@ export interface TransportContext {
 
 export function createTransport(kind: VsockTransportKind, context: TransportContext): VsockTransport {
   switch (kind) {
+    case 'none':
+      return new ControlNetworkTransport();
     case 'user-space':
       return new UserSpaceVsock(context.layout.vsockSocket);
     case 'kernel': {

@@ -78,9 +78,11 @@ export async function prepareDebugShell(vm: StartedMachine): Promise<DebugShell>
       `  UserKnownHostsFile ${file('known_hosts')}`,
       '  StrictHostKeyChecking yes',
       `  HostKeyAlias ${host}`,
-      access.kernelVsockCid === undefined
-        ? `  ProxyCommand ${process.execPath} ${file('vsock-proxy.mjs')} ${access.vsockSocket} 22`
-        : `  ProxyCommand socat - VSOCK-CONNECT:${access.kernelVsockCid}:22`,
+      ...(access.tcp
+        ? [`  HostName ${access.tcp.host}`, `  Port ${access.tcp.port}`]
+        : access.kernelVsockCid === undefined
+          ? [`  ProxyCommand ${process.execPath} ${file('vsock-proxy.mjs')} ${access.vsockSocket} 22`]
+          : [`  ProxyCommand socat - VSOCK-CONNECT:${access.kernelVsockCid}:22`]),
       '',
     ].join('\n'),
     'keep-running': 'Delete this file to end the debug wait; the test run then shuts the machine down.\n',

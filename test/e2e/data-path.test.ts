@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExecConnectionLostError } from '../../src/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
-import { image, useWorkDir } from './helpers.js';
+import { image, NEEDS_VSOCK, useWorkDir, WITHOUT_VSOCK } from './helpers.js';
 
 const workDir = useWorkDir('vmspawn-data-');
 const KiB = 1024;
@@ -72,7 +72,8 @@ describe('the data path of a booted machine', () => {
     await expect(vm.exec('echo usable')).resolves.toMatchObject({ stdout: 'usable' });
   });
 
-  test('connect() carries 64 MiB into the guest and 64 MiB out of it, complete', async () => {
+  test('connect() carries 64 MiB into the guest and 64 MiB out of it, complete', async (context) => {
+    context.skip(WITHOUT_VSOCK, NEEDS_VSOCK);
     // One way at a time: a guest echo under load can make vhost-device-vsock send the guest many
     // tiny packets, which Linux >= 6.12.94 answers with a reset (see the README).
     await vm.exec('systemctl start sink.socket source.socket');

@@ -61,3 +61,10 @@ export function runtimeDirOf(qemuPid: number): string | undefined {
   const socket = args.map((arg) => /^socket,id=vsock,path=(.*)\/vhost-user-vsock\.sock$/.exec(arg)?.[1]).find(Boolean);
   return socket?.replaceAll(',,', ',');
 }
+
+/**
+ * Whether this run boots machines without vsock (the e2e-no-vsock project sets VMSPAWN_VSOCK=none):
+ * tests of what only vsock carries (notify messages, EXIT_STATUS, raw vsock streams) skip, saying so.
+ */
+export const WITHOUT_VSOCK = process.env.VMSPAWN_VSOCK === 'none';
+export const NEEDS_VSOCK = 'needs vsock (VMSPAWN_VSOCK=none): notify messages, EXIT_STATUS and vsock streams are unavailable';

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { ExecAbortedError, ExecError } from '../../src/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
-import { image, machineProcesses, useWorkDir } from './helpers.js';
+import { image, machineProcesses, NEEDS_VSOCK, useWorkDir, WITHOUT_VSOCK } from './helpers.js';
 
 const workDir = useWorkDir('vmspawn-e2e-');
 
@@ -53,7 +53,8 @@ describe('a booted machine', () => {
     expect(stdout).toBe('hello from the host\nloaded from a file');
   });
 
-  test('start() resolved only after READY=1, ssh-access.target and an SSH handshake', () => {
+  test('start() resolved only after READY=1, ssh-access.target and an SSH handshake', (context) => {
+    context.skip(WITHOUT_VSOCK, NEEDS_VSOCK);
     expect(readyWhenStartResolved).toBe(true);
     const names = vm.notify.messages.map((message) => message.raw);
     expect(names.indexOf('X_SYSTEMD_UNIT_ACTIVE=ssh-access.target')).toBeGreaterThanOrEqual(0);
@@ -116,7 +117,8 @@ describe('a booted machine', () => {
     expect(vm.journalEntries({ unit: 'systemd-journald.service' }).length).toBeGreaterThan(0);
   });
 
-  test('connect() opens a raw stream to a guest vsock port', async () => {
+  test('connect() opens a raw stream to a guest vsock port', async (context) => {
+    context.skip(WITHOUT_VSOCK, NEEDS_VSOCK);
     await vm.exec('systemctl start echo.socket');
     const stream = await vm.connect(5000);
     const echoed = new Promise<string>((resolve) => stream.once('data', (chunk: Buffer) => resolve(chunk.toString())));
@@ -127,23 +129,28 @@ describe('a booted machine', () => {
 
   test('shutdown() powers off cleanly, returns EXIT_STATUS 0 and leaves complete artifacts', async () => {
     const summaryBefore = vm.summary;
-    await expect(vm.shutdown()).resolves.toBe(0);
+    // Without vsock no EXIT_STATUS arrives, and the journal read over SSH ends when sshd stops.
+    const exitStatus = WITHOUT_VSOCK ? undefined : 0;
+    await expect(vm.shutdown()).resolves.toBe(exitStatus);
     expect(vm.state).toBe('exited');
-    expect(vm.summary.exit).toMatchObject({ exitStatus: 0, qemuExitCode: 0, endedBy: 'shutdown' });
+    expect(vm.summary.exit).toMatchObject({ exitStatus, qemuExitCode: 0, endedBy: 'shutdown' });
     expect(machineProcesses(summaryBefore)).toEqual([]);
     for (const file of ['console.log', 'qemu-cmdline.txt', 'notify.log', 'journal.export', 'journal.journal', 'vmspawn.log', 'summary.json']) {
       expect(existsSync(join(vm.artifactsDir, file)), file).toBe(true);
     }
-    expect(await readFile(join(vm.artifactsDir, 'notify.log'), 'utf8')).toMatch(/READY=1 STATUS=Ready\.\n(.|\n)*EXIT_STATUS=0/);
-    expect(JSON.parse(await readFile(join(vm.artifactsDir, 'summary.json'), 'utf8'))).toMatchObject({ exit: { exitStatus: 0 } });
+    if (!WITHOUT_VSOCK) {
+      expect(await readFile(join(vm.artifactsDir, 'notify.log'), 'utf8')).toMatch(/READY=1 STATUS=Ready\.\n(.|\n)*EXIT_STATUS=0/);
+      expect(JSON.parse(await readFile(join(vm.artifactsDir, 'summary.json'), 'utf8'))).toMatchObject({ exit: { exitStatus: 0 } });
+    }
     // The journal covers the shutdown, read back from the native file.
     const { stdout } = await execa('journalctl', ['--file', join(vm.artifactsDir, 'journal.journal'), '-o', 'cat', '--no-pager']);
-    expect(stdout).toMatch(/Reached target .*Power-Off|System Power Off/);
+    expect(stdout).toMatch(WITHOUT_VSOCK ? /System is powering down|The system will power off now|Stopped target .*Multi-User/ : /Reached target .*Power-Off|System Power Off/);
     await expect(vm.exec('true')).rejects.toThrow(/machine that is exited/);
   });
 });
 
-test('systemctl exit 42 in the guest yields exit status 42 and no process is left', async () => {
+test('systemctl exit 42 in the guest yields exit status 42 and no process is left', async (context) => {
+  context.skip(WITHOUT_VSOCK, NEEDS_VSOCK);
   const { initramfs } = await image();
   const artifactsDir = join(workDir(), 'exit-42');
   const vm = await new Machine({ ...initramfs, artifactsDir }).start();

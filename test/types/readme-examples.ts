@@ -187,3 +187,10 @@ test.vm('over kernel vsock', { vsock: 'kernel' }, async ({ vm }) => {
 test.vm('a chosen CID', { vsock: 'kernel', vsockCid: 1234 }, async ({ vm }) => void vm.name);
 // @ts-expect-error -- not a vsock transport
 test.vm('typo', { vsock: 'kernal' }, async ({ vm }) => void vm.name);
+// Without vsock.
+test.vm('works without vsock', { vsock: false }, async ({ vm }) => {
+  await vm.waitForUnit('multi-user.target');
+  expect(vm.notify.unavailable).toBe('unavailable: no vsock');
+});
+// @ts-expect-error `'none'` is the environment variable's word; the option is `false`
+test.vm('no such vsock setting', { vsock: 'none' }, async () => undefined);
