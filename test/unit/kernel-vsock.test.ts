@@ -111,7 +111,7 @@ describe('vsockCid option', () => {
     expect(problemsOf({ ...boot, vsockCid: 0xffff_ffff })).toEqual(['vsockCid: expected a CID of at most 4294967294 (0xFFFFFFFE; 0xFFFFFFFF is VMADDR_CID_ANY)']);
     expect(problemsOf({ ...boot, vsockCid: 3.5 })).toEqual(['vsockCid: expected a whole number, 3 to 4294967294 (0xFFFFFFFE)']);
     expect(problemsOf({ ...boot, vsockCid: '42' })).toEqual(['vsockCid: expected a vsock CID as a number, 3 to 4294967294 (0xFFFFFFFE)']);
-    expect(problemsOf({ ...boot, vsock: 'vhost' })).toEqual(["vsock: expected 'auto', 'kernel' or 'user-space'"]);
+    expect(problemsOf({ ...boot, vsock: 'vhost' })).toEqual(["vsock: expected 'auto', 'kernel', 'user-space' or false"]);
   });
 });
 
