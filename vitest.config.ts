@@ -32,7 +32,8 @@ export default defineConfig({
       ...(process.env.VMSPAWN_VSOCK === 'none'
         ? [
             {
-              plugins: [vmspawn({ artifactsDir: 'test-results/e2e-no-vsock', testTimeout: 240_000 })],
+              // Without vsock a boot under TCG takes 50–75 s alone; two at once on two cores can pass 120 s.
+              plugins: [vmspawn({ artifactsDir: 'test-results/e2e-no-vsock', testTimeout: 240_000, defaults: { bootTimeout: 240_000 } })],
               test: {
                 name: 'e2e-no-vsock',
                 include: NO_VSOCK_FILES,

@@ -18,6 +18,9 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const test = useVm({
   vsock: false,
   name: 'e2e-no-vsock',
+  // Without vsock a boot under TCG takes 50–75 s alone (the control NIC comes up late); beside other
+  // guests on two cores it can pass the default 120 s.
+  bootTimeout: 240_000,
   setCredential: {
     'systemd.extra-unit.novsock-demo.service': '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c "sleep 1; echo demo service done"\n',
   },

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { problemsOf } from './plan-fixtures.js';
 import { findExecutable } from '../../src/host/tools.js';
 import { chooseVsock, decideVsock, parseVsockOverride, probeVhostVsock, type VsockHostSupport } from '../../src/host/vsock-choice.js';
 import { decideCidRetry, MAX_CID_ATTEMPTS } from '../../src/machine/cid-retry.js';
-import { InvalidOptionsError } from '../../src/errors.js';
 import { resolveMachineOptions } from '../../src/options/resolve-options.js';
 import { machineLayout } from '../../src/plan/machine-layout.js';
 import { cidFromMachineName, MAX_GUEST_CID, MIN_GUEST_CID } from '../../src/plan/vsock-cid.js';
@@ -90,15 +90,6 @@ describe('vsock choice', () => {
 
 describe('vsockCid option', () => {
   const boot = { linux: '/boot/vmlinuz', initrd: '/boot/initrd.img' };
-  function problemsOf(options: unknown): string[] {
-    try {
-      resolveMachineOptions(options);
-    } catch (error) {
-      expect(error).toBeInstanceOf(InvalidOptionsError);
-      return (error as InvalidOptionsError).problems.map((problem) => `${problem.option}: ${problem.message}`);
-    }
-    throw new Error('expected the options to be rejected');
-  }
 
   test('accepts 3 to 0xFFFFFFFE and kernel', () => {
     expect(resolveMachineOptions({ ...boot, vsock: 'kernel', vsockCid: 3 })).toMatchObject({ vsock: 'kernel', vsockCid: 3 });

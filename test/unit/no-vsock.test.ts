@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { planWith, valuesOf } from './plan-fixtures.js';
 import { InvalidOptionsError } from '../../src/errors.js';
 import { decideVsock, parseVsockOverride, requireSshWithoutVsock, type VsockHostSupport } from '../../src/host/vsock-choice.js';
 import { journalStreamCommand } from '../../src/journal/ssh-journal-stream.js';
@@ -12,32 +13,14 @@ import { requestPowerOff } from '../../src/machine/power-off-request.js';
 import { NotifyEvents } from '../../src/notify/notify-events.js';
 import { resolveMachineOptions } from '../../src/options/resolve-options.js';
 import { CONTROL_NETWORK, planControlNetwork } from '../../src/plan/control-network-plan.js';
-import { machineLayout } from '../../src/plan/machine-layout.js';
-import { planMachine, type MachinePlanInput } from '../../src/plan/plan-machine.js';
+import type { MachinePlanInput } from '../../src/plan/plan-machine.js';
 import { parseUsernetForwards } from '../../src/process/port-forwards.js';
 import { ControlNetworkTransport } from '../../src/transport/control-network.js';
 
-const layout = machineLayout('/run/vm-1', '/art/test-1');
-const ssh = { clientPublicKey: 'ssh-ed25519 AAAAclient test', hostPrivateKey: 'KEY\n', hostPublicKey: 'ssh-ed25519 AAAAhost host' };
 
+/** A plan without vsock, unless `overrides` say otherwise. */
 function plan(options: Record<string, unknown>, overrides: Partial<MachinePlanInput> = {}) {
-  return planMachine({
-    options: resolveMachineOptions({ linux: '/img/vmlinuz', uuid: '11111111-2222-3333-4444-555555555555', ...options }),
-    accelerator: 'tcg',
-    layout,
-    ports: { notify: 40000, journal: 40001 },
-    ssh,
-    imageFormat: undefined,
-    kernelKind: 'kernel',
-    firmware: undefined,
-    vsock: 'none',
-    binaries: { vhostDeviceVsock: '' },
-    ...overrides,
-  });
-}
-
-function valuesOf(args: string[], flag: string): string[] {
-  return args.flatMap((arg, index) => (arg === flag ? [args[index + 1] ?? ''] : []));
+  return planWith(options, { vsock: 'none', binaries: {}, ...overrides });
 }
 
 function credentialsOf(planned: ReturnType<typeof plan>): Map<string, string> {

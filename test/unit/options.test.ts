@@ -1,20 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { InvalidOptionsError } from '../../src/errors.js';
+import { problemsOf } from './plan-fixtures.js';
 import { Machine } from '../../src/machine/machine.js';
 import { resolveMachineOptions } from '../../src/options/resolve-options.js';
 import { formatSize, parseSize } from '../../src/options/size.js';
 
 const boot = { linux: '/boot/vmlinuz', initrd: '/boot/initrd.img' };
-
-function problemsOf(options: unknown): string[] {
-  try {
-    resolveMachineOptions(options);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError);
-    return (error as InvalidOptionsError).problems.map((problem) => `${problem.option}: ${problem.message}`);
-  }
-  throw new Error('expected the options to be rejected');
-}
 
 describe('sizes', () => {
   test.each([

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { layout, planWith, ssh, valuesOf } from './plan-fixtures.js';
 import { resolveMachineOptions } from '../../src/options/resolve-options.js';
 import { hostKeyTmpfilesLines, planCredentials, smbiosCredential } from '../../src/plan/credentials.js';
 import {
@@ -10,32 +11,9 @@ import {
 import { machineLayout } from '../../src/plan/machine-layout.js';
 import { planMachine, type MachinePlanInput } from '../../src/plan/plan-machine.js';
 
-const layout = machineLayout('/run/vm-1', '/art/test-1');
-const ssh = {
-  clientPublicKey: 'ssh-ed25519 AAAAclient test',
-  hostPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nxyz\n',
-  hostPublicKey: 'ssh-ed25519 AAAAhost host key',
-};
 
 function plan(options: Record<string, unknown>, overrides: Partial<MachinePlanInput> = {}) {
-  return planMachine({
-    options: resolveMachineOptions({ linux: '/img/vmlinuz', initrd: '/img/root.cpio', uuid: '11111111-2222-3333-4444-555555555555', ...options }),
-    accelerator: 'tcg',
-    layout,
-    ports: { notify: 40000, journal: 40001 },
-    ssh,
-    imageFormat: undefined,
-    kernelKind: 'kernel',
-    firmware: undefined,
-    vsock: 'user-space',
-    binaries: { vhostDeviceVsock: '/usr/bin/vhost-device-vsock' },
-    ...overrides,
-  });
-}
-
-/** The value following `flag` each time it occurs. */
-function valuesOf(args: string[], flag: string): string[] {
-  return args.flatMap((arg, index) => (arg === flag ? [args[index + 1] ?? ''] : []));
+  return planWith({ initrd: '/img/root.cpio', ...options }, overrides);
 }
 
 function decodeCredential(text: string): [string, string] {
