@@ -153,6 +153,7 @@ describe('readiness and the journal over SSH', () => {
     expect(judgeSystemState('running\n')).toBe('ready');
     expect(judgeSystemState('degraded\n')).toBe('ready');
     expect(judgeSystemState('starting\n')).toBe('waiting');
+    expect(judgeSystemState('unknown\n', 'Failed to query system state: Connection timed out')).toBe('waiting');
     expect(() => judgeSystemState('maintenance\n')).toThrow(/"maintenance".*did not come up/);
     expect(() => judgeSystemState('', 'sh: systemctl: not found')).toThrow(/printed no state.*not found/);
   });
