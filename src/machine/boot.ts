@@ -222,7 +222,9 @@ async function waitUntilReady(
       runtime.log.info(`SSH attempt failed: ${error.message}`),
     );
     runtime.sshReadyAfterMs = runtime.sinceQemuStart();
-    const connect = async () => SshConnection.open(await transport.connect(22, { timeout: SSH_CONNECT_TIMEOUT_MS }), { keys, timeout: SSH_HANDSHAKE_TIMEOUT_MS });
+    // Further connections of a running machine: without vsock the transport waits for sshd's greeting,
+    // which a guest busy under TCG gave only after more than 10 s in CI; allow it the handshake's time.
+    const connect = async () => SshConnection.open(await transport.connect(22, { timeout: SSH_HANDSHAKE_TIMEOUT_MS }), { keys, timeout: SSH_HANDSHAKE_TIMEOUT_MS });
     const session = new SshSession(first, {
       connect,
       guestRunning: () => runtime.state === 'starting' || runtime.state === 'running',
