@@ -1,12 +1,119 @@
-import type { CliCommand } from '../command.js';
+/**
+ * `vitest-vmspawn run`: boots a machine as systemd-vmspawn does and exits with the guest's exit
+ * status. A thin layer over the engine: the flags become MachineOptions, the rest is output.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidOptionsError } from '../../errors.js';
+import { listFirmware } from '../../host/firmware-descriptors.js';
+import { defaultImage } from '../../image/default-image.js';
+import { Machine } from '../../machine/machine.js';
+import type { MachineExit } from '../../machine/summary.js';
+import type { MachineOptions } from '../../options/machine-options.js';
+import { EXIT_FAILURE, EXIT_OK, type CliCommand, type CliIo } from '../command.js';
+import { startConsole } from '../console-modes.js';
+import { copyJournal } from '../journal-copy.js';
+import { packageVersion } from '../version.js';
+import { flagOfOption } from '../run-flags.js';
+import { parseRunArguments } from '../run-options.js';
+import { runUsage } from '../run-usage.js';
+import { UsageError } from '../usage-error.js';
 
-/** `vitest-vmspawn run`: boots a machine like systemd-vmspawn. */
 export const command: CliCommand = {
   name: 'run',
-  summary: 'Boot an image or a kernel like systemd-vmspawn; exit with the guest\'s exit status',
-  usage: 'Usage: vitest-vmspawn run [OPTIONS] [-- KERNEL ARGS]\n',
-  async run(_argv, io) {
-    io.stderr.write('vitest-vmspawn run: not implemented yet\n');
-    return 1;
+  summary: 'Boot an image or kernel as systemd-vmspawn does; exit with the guest\'s exit status',
+  get usage() {
+    return runUsage();
+  },
+  async run(argv, io) {
+    const isTerminal = (stream: unknown) => Boolean((stream as { isTTY?: boolean }).isTTY);
+    const request = parseRunArguments(argv, { env: io.env, cwd: io.cwd, interactiveTerminal: isTerminal(io.stdin) && isTerminal(io.stdout) });
+    switch (request.action) {
+      case 'help':
+        io.stdout.write(runUsage());
+        return EXIT_OK;
+      case 'version':
+        io.stdout.write(`vitest-vmspawn ${packageVersion()}\n`);
+        return EXIT_OK;
+      case 'list-firmware':
+        for (const firmware of await listFirmware()) io.stdout.write(`${firmware.path}\n`);
+        return EXIT_OK;
+      case 'boot':
+        return boot(request, io);
+    }
   },
 };
+
+async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { action: 'boot' }>, io: CliIo): Promise<number> {
+  const status = (line: string) => {
+    if (!request.quiet) io.stderr.write(`${line}\n`);
+  };
+  const name = request.options.name ?? 'vm';
+  const options: MachineOptions = { ...request.options };
+  // Every option is checked before the default image is built or a directory is made.
+  newMachine(request.defaultImage ? { ...options, linux: 'the default image\'s kernel' } : options);
+  if (request.defaultImage) {
+    status('No --image, --directory or --linux: booting the default image (built on first use).');
+    const { initramfs } = await defaultImage();
+    options.linux = initramfs.linux;
+    options.initrd = initramfs.initrd;
+    options.kernelArgs = [...initramfs.kernelArgs, ...(options.kernelArgs ?? [])];
+  }
+  options.artifactsDir ??= await mkdtemp(join(tmpdir(), `vitest-vmspawn-${name}-`));
+  const machine = newMachine(options);
+  const artifactsDir = options.artifactsDir;
+  const console = await startConsole(request.console, machine, artifactsDir, io);
+  status(`Booting ${name}; artifacts in ${artifactsDir}`);
+  let exit: MachineExit;
+  try {
+    const vm = await machine.start({ signal: io.signal, onBootStage: (stage) => status(`  ${stage.label} after ${(stage.afterMs / 1000).toFixed(1)} s`) });
+    status(`${name} is up (${vm.accelerator}); ${console.stopHint}`);
+    const stopOnSignal = () => void vm.stop();
+    io.signal.addEventListener('abort', stopOnSignal, { once: true });
+    if (io.signal.aborted) stopOnSignal();
+    try {
+      exit = await Promise.race([vm.waitForExit(), console.detached.then(async () => (await vm.stop(), vm.waitForExit()))]);
+    } finally {
+      io.signal.removeEventListener('abort', stopOnSignal);
+    }
+  } catch (error) {
+    await console.stop();
+    if (io.signal.aborted) {
+      status(`Interrupted while booting; ${name} was stopped. Artifacts: ${artifactsDir}`);
+      return EXIT_FAILURE;
+    }
+    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+  await console.stop();
+  if (request.journalPath) {
+    const written = await copyJournal(artifactsDir, request.journalPath, name).catch((error: Error) => {
+      io.stderr.write(`--forward-journal: could not write the journal: ${error.message}\n`);
+      return undefined;
+    });
+    if (written) status(`Journal: ${written}`);
+  }
+  status(`${name} ended: ${exit.reason}. Artifacts: ${artifactsDir}`);
+  return exitCode(exit);
+}
+
+/** The guest's EXIT_STATUS when it sent one; else 0 for an orderly end, 1 for a crash. */
+export function exitCode(exit: MachineExit): number {
+  if (exit.exitStatus !== undefined) return exit.exitStatus;
+  return exit.endedBy === 'guest' || exit.endedBy === 'shutdown' ? EXIT_OK : EXIT_FAILURE;
+}
+
+/** The engine's option errors, named by the flags that set the options. */
+function newMachine(options: MachineOptions): Machine {
+  try {
+    return new Machine(options);
+  } catch (error) {
+    if (!(error instanceof InvalidOptionsError)) throw error;
+    const lines = error.problems.map((problem) => {
+      const flag = problem.option ? flagOfOption(problem.option) : undefined;
+      return `  - ${flag ?? problem.option ?? ''}${flag && problem.option?.includes('.') ? ` (${problem.option})` : ''}: ${problem.message}`;
+    });
+    throw new UsageError(`invalid options:\n${lines.join('\n')}`);
+  }
+}
