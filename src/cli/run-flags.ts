@@ -74,7 +74,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { name: 'pass-ssh-key', takesValue: true, valueName: 'BOOL', help: 'Give the guest an ephemeral SSH key and wait for SSH (default yes)', maps: ['ssh'] },
   { name: 'ssh-key-type', takesValue: true, valueName: 'TYPE', help: 'Only ed25519, the engine\'s key type', maps: 'cli' },
   // Input/output
-  { name: 'console', takesValue: true, valueName: 'MODE', help: 'read-only or headless (default: read-only on a terminal, else headless); interactive and native are not available yet', maps: 'cli' },
+  { name: 'console', takesValue: true, valueName: 'MODE', help: 'interactive, read-only or headless (default: interactive on a terminal, else headless); not native, not gui', maps: 'cli' },
   { name: 'background', takesValue: true, valueName: 'COLOR', help: 'Only empty (no colouring)', maps: 'cli' },
   { name: 'qemu-gui', takesValue: false, help: 'Not supported', maps: { unsupported: 'machines run without a display (-display none); use --console=interactive' } },
   // Credentials

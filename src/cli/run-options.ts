@@ -11,8 +11,8 @@ import { RUN_FLAGS } from './run-flags.js';
 import { UsageError } from './usage-error.js';
 
 /** How the guest's serial console reaches the user. */
-export type ConsoleMode = 'interactive' | 'read-only' | 'native' | 'headless';
-const CONSOLE_MODES: readonly ConsoleMode[] = ['interactive', 'read-only', 'native', 'headless'];
+export type ConsoleMode = 'interactive' | 'read-only' | 'headless';
+const CONSOLE_MODES: readonly ConsoleMode[] = ['interactive', 'read-only', 'headless'];
 
 export type RunRequest =
   | { action: 'help' }
@@ -113,7 +113,12 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
         if (value !== 'ed25519') throw new UsageError(`${named}=${value} is not supported: the engine's SSH keys are ed25519; use --ssh-key-type=ed25519 or leave it out.`);
         break;
       case 'console':
-        if (value === 'gui') throw new UsageError(`${named}=gui is not supported: machines run without a display (-display none); use interactive, read-only, native or headless.`);
+        if (value === 'gui') throw new UsageError(`${named}=gui is not supported: machines run without a display (-display none); use interactive, read-only or headless.`);
+        if (value === 'native') {
+          throw new UsageError(
+            `${named}=native is not supported: it gives QEMU's own monitor on the console, whose commands (quit, system_reset, …) would bypass the engine, which drives QEMU through QMP; use interactive.`,
+          );
+        }
         if (!CONSOLE_MODES.includes(value as ConsoleMode)) throw new UsageError(`${named}=${value}: expected one of ${CONSOLE_MODES.join(', ')}.`);
         state.console = value as ConsoleMode;
         break;
@@ -145,7 +150,7 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
     action: 'boot',
     options,
     defaultImage: !options.linux && !options.image && !options.directory,
-    console: state.console ?? (context.interactiveTerminal ? 'read-only' : 'headless'),
+    console: state.console ?? (context.interactiveTerminal ? 'interactive' : 'headless'),
     quiet: state.quiet,
     journalPath: state.journalPath,
   };

@@ -60,9 +60,9 @@ describe('the flag table', () => {
 });
 
 describe('flags → MachineOptions', () => {
-  test('nothing given: the default image, headless without a terminal, read-only on one', () => {
+  test('nothing given: the default image, headless without a terminal, interactive on one', () => {
     expect(parse()).toEqual({ action: 'boot', options: {}, defaultImage: true, console: 'headless', quiet: false, journalPath: undefined });
-    expect(parseRunArguments([], { ...context, interactiveTerminal: true })).toMatchObject({ console: 'read-only' });
+    expect(parseRunArguments([], { ...context, interactiveTerminal: true })).toMatchObject({ console: 'interactive' });
   });
 
   test('boot sources and paths, resolved against the current directory', () => {
@@ -143,7 +143,8 @@ describe('bad flags fail naming the flag, before anything starts', () => {
     [['--ssh-key-type=rsa'], '--ssh-key-type=rsa is not supported: the engine\'s SSH keys are ed25519'],
     [['--background=41'], '--background=41 is not supported'],
     [['--console=gui'], '--console=gui is not supported: machines run without a display'],
-    [['--console=loud'], '--console=loud: expected one of interactive, read-only, native, headless.'],
+    [['--console=loud'], '--console=loud: expected one of interactive, read-only, headless.'],
+    [['--console=native'], '--console=native is not supported: it gives QEMU\'s own monitor on the console'],
     [['--image-format=vmdk'], '--image-format=vmdk: expected raw or qcow2.'],
     [['--cpus=two'], '--cpus=two: expected a number of CPUs (1 or more).'],
     [['--vsock-cid=-3'], '--vsock-cid=-3: expected a CID'],
@@ -196,5 +197,22 @@ describe('exit code and journal', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('--console=interactive', () => {
+  test('Ctrl-] three times within a second leaves; slower presses or other keys in between do not', async () => {
+    const { escapeDetector } = await import('../../src/cli/interactive-console.js');
+    let now = 0;
+    const pressed = escapeDetector(() => now);
+    expect(pressed(Uint8Array.from([0x1d, 0x1d]))).toBe(false);
+    expect(pressed(Uint8Array.from([0x1d]))).toBe(true);
+    const slow = escapeDetector(() => now);
+    for (const time of [0, 600, 1200]) {
+      now = time;
+      expect(slow(Uint8Array.from([0x1d]))).toBe(false);
+    }
+    const interrupted = escapeDetector(() => 0);
+    expect(interrupted(Uint8Array.from([0x1d, 0x1d, 0x61, 0x1d]))).toBe(false);
   });
 });

@@ -2,17 +2,17 @@
  * `vitest-vmspawn run`: boots a machine as systemd-vmspawn does and exits with the guest's exit
  * status. A thin layer over the engine: the flags become MachineOptions, the rest is output.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidOptionsError } from '../../errors.js';
 import { listFirmware } from '../../host/firmware-descriptors.js';
 import { defaultImage } from '../../image/default-image.js';
 import { Machine } from '../../machine/machine.js';
-import type { MachineExit } from '../../machine/summary.js';
+import type { MachineExit, MachineSummary } from '../../machine/summary.js';
 import type { MachineOptions } from '../../options/machine-options.js';
 import { EXIT_FAILURE, EXIT_OK, type CliCommand, type CliIo } from '../command.js';
-import { startConsole } from '../console-modes.js';
+import { planConsole } from '../console-modes.js';
 import { copyJournal } from '../journal-copy.js';
 import { packageVersion } from '../version.js';
 import { flagOfOption } from '../run-flags.js';
@@ -61,9 +61,11 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
     options.kernelArgs = [...initramfs.kernelArgs, ...(options.kernelArgs ?? [])];
   }
   options.artifactsDir ??= await mkdtemp(join(tmpdir(), `vitest-vmspawn-${name}-`));
-  const machine = newMachine(options);
   const artifactsDir = options.artifactsDir;
-  const console = await startConsole(request.console, machine, artifactsDir, io);
+  const consolePlan = await planConsole(request.console, io);
+  if (consolePlan.consoleSocket) options.consoleSocket = consolePlan.consoleSocket;
+  const machine = newMachine(options);
+  const console = consolePlan.attach(artifactsDir);
   status(`Booting ${name}; artifacts in ${artifactsDir}`);
   let exit: MachineExit;
   try {
@@ -83,6 +85,12 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
       status(`Interrupted while booting; ${name} was stopped. Artifacts: ${artifactsDir}`);
       return EXIT_FAILURE;
     }
+    // A guest that ends itself during the boot (systemctl exit N before SSH answered) still has its say.
+    const ended = await guestExitDuringBoot(artifactsDir);
+    if (ended) {
+      status(`${name} ended during the boot: ${ended.reason}. Artifacts: ${artifactsDir}`);
+      return exitCode(ended);
+    }
     io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_FAILURE;
   }
@@ -96,6 +104,13 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   }
   status(`${name} ended: ${exit.reason}. Artifacts: ${artifactsDir}`);
   return exitCode(exit);
+}
+
+/** How the machine ended when the guest itself ended it with an exit status before the boot completed. */
+async function guestExitDuringBoot(artifactsDir: string): Promise<MachineExit | undefined> {
+  const summary = await readFile(join(artifactsDir, 'summary.json'), 'utf8').then((text) => JSON.parse(text) as MachineSummary, () => undefined);
+  const exit = summary?.exit;
+  return exit?.endedBy === 'guest' && exit.exitStatus !== undefined ? exit : undefined;
 }
 
 /** The guest's EXIT_STATUS when it sent one; else 0 for an orderly end, 1 for a crash. */
