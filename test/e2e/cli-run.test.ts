@@ -71,4 +71,8 @@ test('a usage error exits 2, names the flag and starts nothing', async () => {
   expect(result.exitCode).toBe(2);
   expect(result.stderr).toContain('unknown flag --cpu (did you mean --cpus?)');
   expect(existsSync(artifactsDir)).toBe(false);
+  // The engine's host checks, named by flag too.
+  const missing = await execa('node', [CLI, 'run', '--linux=/nonexistent/vmlinuz', '--console=headless'], { reject: false });
+  expect(missing.exitCode).toBe(2);
+  expect(missing.stderr).toContain('  - --linux: file not found: /nonexistent/vmlinuz');
 });

@@ -2,7 +2,7 @@
  * `vitest-vmspawn run`: boots a machine as systemd-vmspawn does and exits with the guest's exit
  * status. A thin layer over the engine: the flags become MachineOptions, the rest is output.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidOptionsError } from '../../errors.js';
@@ -60,6 +60,7 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
     options.initrd = initramfs.initrd;
     options.kernelArgs = [...initramfs.kernelArgs, ...(options.kernelArgs ?? [])];
   }
+  const ownArtifactsDir = options.artifactsDir === undefined;
   options.artifactsDir ??= await mkdtemp(join(tmpdir(), `vitest-vmspawn-${name}-`));
   const artifactsDir = options.artifactsDir;
   const consolePlan = await planConsole(request.console, io);
@@ -81,18 +82,22 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
     }
   } catch (error) {
     await console.stop();
+    // The host checks of start() (a missing file, too little memory) are usage errors too.
+    if (error instanceof InvalidOptionsError) {
+      if (ownArtifactsDir) await rm(artifactsDir, { recursive: true, force: true });
+      throw optionsUsageError(error);
+    }
     if (io.signal.aborted) {
       status(`Interrupted while booting; ${name} was stopped. Artifacts: ${artifactsDir}`);
       return EXIT_FAILURE;
     }
     // A guest that ends itself during the boot (systemctl exit N before SSH answered) still has its say.
     const ended = await guestExitDuringBoot(artifactsDir);
-    if (ended) {
-      status(`${name} ended during the boot: ${ended.reason}. Artifacts: ${artifactsDir}`);
-      return exitCode(ended);
+    if (!ended) {
+      io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT_FAILURE;
     }
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return EXIT_FAILURE;
+    exit = ended;
   }
   await console.stop();
   if (request.journalPath) {
@@ -119,16 +124,20 @@ export function exitCode(exit: MachineExit): number {
   return exit.endedBy === 'guest' || exit.endedBy === 'shutdown' ? EXIT_OK : EXIT_FAILURE;
 }
 
-/** The engine's option errors, named by the flags that set the options. */
+/** A Machine of `options`; the engine's option errors become usage errors named by flag. */
 function newMachine(options: MachineOptions): Machine {
   try {
     return new Machine(options);
   } catch (error) {
-    if (!(error instanceof InvalidOptionsError)) throw error;
-    const lines = error.problems.map((problem) => {
-      const flag = problem.option ? flagOfOption(problem.option) : undefined;
-      return `  - ${flag ?? problem.option ?? ''}${flag && problem.option?.includes('.') ? ` (${problem.option})` : ''}: ${problem.message}`;
-    });
-    throw new UsageError(`invalid options:\n${lines.join('\n')}`);
+    throw error instanceof InvalidOptionsError ? optionsUsageError(error) : error;
   }
+}
+
+/** `InvalidOptionsError` as a usage error, each problem named by the flag that set the option. */
+function optionsUsageError(error: InvalidOptionsError): UsageError {
+  const lines = error.problems.map((problem) => {
+    const flag = problem.option ? flagOfOption(problem.option) : undefined;
+    return `  - ${flag ?? problem.option ?? ''}${flag && problem.option?.includes('.') ? ` (${problem.option})` : ''}: ${problem.message}`;
+  });
+  return new UsageError(`invalid options:\n${lines.join('\n')}`);
 }
