@@ -41,7 +41,7 @@ test('run boots the default image headless and exits with the guest\'s exit stat
 
 const ASK_UNIT = [
   '[Unit]', 'Description=Ask on the serial console for the exit status',
-  '[Service]', 'Type=oneshot', 'StandardInput=tty', 'StandardOutput=tty', 'TTYPath=/dev/ttyS0',
+  '[Service]', 'Type=simple', 'StandardInput=tty', 'StandardOutput=tty', 'TTYPath=/dev/ttyS0',
   'ExecStart=/bin/sh -c \'echo "exit status?"; read status; systemctl exit "$$status"\'',
 ].join('\\n');
 
