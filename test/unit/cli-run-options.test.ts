@@ -216,3 +216,26 @@ describe('--console=interactive', () => {
     expect(interrupted(Uint8Array.from([0x1d, 0x1d, 0x61, 0x1d]))).toBe(false);
   });
 });
+
+describe('a guest that exits during the boot', () => {
+  test('gives its EXIT_STATUS when QEMU ended cleanly after it; nothing when it crashed or sent none', async () => {
+    const { guestExitDuringBoot } = await import('../../src/cli/commands/run.js');
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'boot-exit-'));
+    const summary = (exit: Partial<MachineExit>) =>
+      writeFile(join(dir, 'summary.json'), JSON.stringify({ exit: { exitStatus: undefined, qemuExitCode: 0, qemuSignal: undefined, endedBy: 'boot-failure', reason: 'x', ...exit } }));
+    try {
+      expect(await guestExitDuringBoot(dir)).toBeUndefined(); // no summary
+      await summary({ exitStatus: 7 });
+      expect(await guestExitDuringBoot(dir)).toMatchObject({ exitStatus: 7, endedBy: 'guest', reason: 'the guest exited during the boot, EXIT_STATUS=7' });
+      await summary({});
+      expect(await guestExitDuringBoot(dir)).toBeUndefined();
+      await summary({ exitStatus: 7, qemuExitCode: 1 });
+      expect(await guestExitDuringBoot(dir)).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

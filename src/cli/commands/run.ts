@@ -111,11 +111,15 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   return exitCode(exit);
 }
 
-/** How the machine ended when the guest itself ended it with an exit status before the boot completed. */
-async function guestExitDuringBoot(artifactsDir: string): Promise<MachineExit | undefined> {
+/**
+ * How the machine ended when the guest ended it itself, with an exit status, before the boot completed
+ * (the engine calls that a boot failure: QEMU exited cleanly after the guest's EXIT_STATUS).
+ */
+export async function guestExitDuringBoot(artifactsDir: string): Promise<MachineExit | undefined> {
   const summary = await readFile(join(artifactsDir, 'summary.json'), 'utf8').then((text) => JSON.parse(text) as MachineSummary, () => undefined);
   const exit = summary?.exit;
-  return exit?.endedBy === 'guest' && exit.exitStatus !== undefined ? exit : undefined;
+  if (exit?.exitStatus === undefined || exit.qemuExitCode !== 0) return undefined;
+  return { ...exit, endedBy: 'guest', reason: `the guest exited during the boot, EXIT_STATUS=${exit.exitStatus}` };
 }
 
 /** The guest's EXIT_STATUS when it sent one; else 0 for an orderly end, 1 for a crash. */
