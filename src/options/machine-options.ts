@@ -340,6 +340,14 @@ export interface MachineOptions {
    */
   uuid?: string;
   /**
+   * Also serve the guest's serial console on this Unix socket, where QEMU listens: whoever connects
+   * reads what the console prints from then on and types into it (`vitest-vmspawn run
+   * --console=interactive`). console.log keeps all of it either way. The path must be at most 107
+   * bytes and in a directory only you can enter.
+   * @default undefined (the console is written to console.log only)
+   */
+  consoleSocket?: string;
+  /**
    * QEMU binary: a name looked up on PATH, or a path. It must be an executable file whose `--version`
    * says "QEMU emulator version" (asked once per binary and process, before anything else runs).
    * @default 'qemu-system-x86_64' from PATH

@@ -52,6 +52,7 @@ export interface ResolvedMachineOptions extends ResolvedDisksAndNetwork {
   name: string;
   /** Given by the user, or undefined: each start then gets a fresh random UUID. */
   uuid: string | undefined;
+  consoleSocket: string | undefined;
   qemuBinary: string;
   qemuArgs: string[];
 }
@@ -142,6 +143,7 @@ export function resolveMachineOptions(input: unknown): ResolvedMachineOptions {
     artifactsDir: options.artifactsDir,
     name: options.name ?? MACHINE_DEFAULTS.name,
     uuid: options.uuid?.toLowerCase(),
+    consoleSocket: options.consoleSocket,
     qemuBinary: options.qemuBinary ?? MACHINE_DEFAULTS.qemuBinary,
     qemuArgs: options.qemuArgs ?? [],
     ...resolveDisksAndNetwork(options),

@@ -119,6 +119,9 @@ export const machineOptionsSchema = z.strictObject({
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/, { error: 'expected a hostname-like name: letters, digits and "-", at most 63 characters' })
     .optional(),
   uuid: z.string().regex(UUID, { error: 'expected a UUID like 0b3e2f4c-…' }).optional(),
+  consoleSocket: path('the console\'s Unix socket')
+    .refine((value) => Buffer.byteLength(value) <= 107, { error: 'expected a Unix socket path of at most 107 bytes' })
+    .optional(),
   qemuBinary: path('the QEMU binary').optional(),
   qemuArgs: argumentList('QEMU arguments').optional(),
 }) satisfies z.ZodType<MachineOptions>;

@@ -96,9 +96,13 @@ function tpmSection({ tpm }: QemuCommandInput): string[] {
  * process dies. So is the firmware's debug port, where SeaBIOS says what it booted or that it
  * found nothing to boot (it prints nothing on the serial console).
  */
-function consoleSection({ layout }: QemuCommandInput): string[] {
+function consoleSection({ layout, options }: QemuCommandInput): string[] {
+  // With a console socket QEMU still logs every byte to console.log (logfile=), connected or not.
+  const console = options.consoleSocket
+    ? `socket,id=console,path=${escapeOptionValue(options.consoleSocket)},server=on,wait=off,logfile=${escapeOptionValue(layout.consoleLog)}`
+    : `file,id=console,path=${escapeOptionValue(layout.consoleLog)}`;
   return [
-    '-chardev', `file,id=console,path=${escapeOptionValue(layout.consoleLog)}`, '-serial', 'chardev:console',
+    '-chardev', console, '-serial', 'chardev:console',
     '-chardev', `file,id=firmware,path=${escapeOptionValue(layout.firmwareLog)}`, '-device', 'isa-debugcon,iobase=0x402,chardev=firmware',
   ];
 }

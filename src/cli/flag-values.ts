@@ -1,0 +1,28 @@
+/** The value syntaxes of systemd's tools: booleans (parse_boolean), tristates with `auto`, numbers. */
+import { UsageError } from './usage-error.js';
+
+const TRUE_WORDS = ['1', 'yes', 'y', 'true', 't', 'on'];
+const FALSE_WORDS = ['0', 'no', 'n', 'false', 'f', 'off'];
+
+/** `yes`/`no` and their synonyms, as systemd's parse_boolean (case-insensitive). */
+export function parseBooleanValue(flag: string, value: string): boolean {
+  const word = value.toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new UsageError(`${flag}=${value}: expected a boolean (yes or no; also 1/0, true/false, on/off).`);
+}
+
+/** A boolean or `auto`, as systemd's parse_tristate_argument_with_auto. */
+export function parseTristateValue(flag: string, value: string): boolean | 'auto' {
+  if (value.toLowerCase() === 'auto') return 'auto';
+  const word = value.toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new UsageError(`${flag}=${value}: expected yes, no or auto.`);
+}
+
+/** A decimal (or 0x hexadecimal) non-negative integer. */
+export function parseIntegerValue(flag: string, value: string, what: string): number {
+  if (!/^(\d+|0x[0-9a-f]+)$/i.test(value)) throw new UsageError(`${flag}=${value}: expected ${what}.`);
+  return Number(value);
+}

@@ -1,0 +1,78 @@
+/**
+ * `vitest-vmspawn run` as a user runs it: the built CLI in a child process. One boot of the default
+ * image proves the flags reach the guest (a credential holding a unit, a kernel argument that starts
+ * it), that the guest's exit status becomes the exit code, that --console=read-only streams the
+ * console and that --forward-journal writes the journal; a second boot types into the console with
+ * --console=interactive; a usage error exits 2 before anything starts.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { expect, test } from 'vitest';
+import { NEEDS_VSOCK, useWorkDir, WITHOUT_VSOCK } from './helpers.js';
+
+const CLI = resolve(import.meta.dirname, '../../bin/vitest-vmspawn.mjs');
+const workDir = useWorkDir('vmspawn-cli-run-');
+
+const EXIT_UNIT = ['[Unit]', 'Description=Exit with status 42', '[Service]', 'Type=oneshot', 'ExecStart=systemctl exit 42'].join('\\n');
+
+test('run boots the default image headless and exits with the guest\'s exit status', async (context) => {
+  context.skip(WITHOUT_VSOCK, NEEDS_VSOCK); // EXIT_STATUS travels over vsock (notify)
+  const artifactsDir = join(workDir(), 'artifacts');
+  const journalDir = join(workDir(), 'journal');
+  const result = await execa('node', [
+    CLI, 'run',
+    '--machine=cli-run',
+    `--artifacts-dir=${artifactsDir}`,
+    `--set-credential=systemd.extra-unit.exit42.service:${EXIT_UNIT}`,
+    // No readiness wait: the unit may end the machine before SSH would answer.
+    '--notify-ready=no', '--pass-ssh-key=no',
+    '--console=read-only',
+    `--forward-journal=${journalDir}`,
+    '--', 'systemd.wants=exit42.service',
+  ], { reject: false, timeout: 200_000, stdin: 'ignore' });
+  expect(result.exitCode, result.stderr).toBe(42);
+  expect(result.stdout).toMatch(/Linux version/);
+  expect(result.stderr).toContain(`Artifacts: ${artifactsDir}`);
+  expect(existsSync(join(artifactsDir, 'summary.json'))).toBe(true);
+  expect(await readdir(journalDir)).toEqual([expect.stringMatching(/^cli-run\.(journal|export)$/)]);
+});
+
+const ASK_UNIT = [
+  '[Unit]', 'Description=Ask on the serial console for the exit status',
+  '[Service]', 'Type=simple', 'StandardInput=tty', 'StandardOutput=tty', 'TTYPath=/dev/ttyS0',
+  'ExecStart=/bin/sh -c \'echo "exit status?"; read status; systemctl exit "$$status"\'',
+].join('\\n');
+
+test('--console=interactive connects stdin and stdout to the serial console', async (context) => {
+  context.skip(WITHOUT_VSOCK, NEEDS_VSOCK);
+  const child = execa('node', [
+    CLI, 'run', '--machine=cli-console', '--console=interactive', `--artifacts-dir=${join(workDir(), 'console')}`,
+    `--set-credential=systemd.extra-unit.ask.service:${ASK_UNIT}`,
+    '--', 'systemd.mask=serial-getty@ttyS0.service', 'systemd.wants=ask.service',
+  ], { reject: false, timeout: 200_000, stdin: 'pipe' });
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes('exit status?')) resolve();
+    });
+    void child.then((result) => reject(new Error(`run ended before the prompt: ${result.exitCode}\n${result.stderr}\n${seen}`)));
+  });
+  child.stdin!.write('7\r');
+  const result = await child;
+  expect(result.exitCode, result.stderr).toBe(7);
+});
+
+test('a usage error exits 2, names the flag and starts nothing', async () => {
+  const artifactsDir = join(workDir(), 'never');
+  const result = await execa('node', [CLI, 'run', `--artifacts-dir=${artifactsDir}`, '--cpu=2'], { reject: false });
+  expect(result.exitCode).toBe(2);
+  expect(result.stderr).toContain('unknown flag --cpu (did you mean --cpus?)');
+  expect(existsSync(artifactsDir)).toBe(false);
+  // The engine's host checks, named by flag too.
+  const missing = await execa('node', [CLI, 'run', '--linux=/nonexistent/vmlinuz', '--console=headless'], { reject: false });
+  expect(missing.exitCode).toBe(2);
+  expect(missing.stderr).toContain('  - --linux: file not found: /nonexistent/vmlinuz');
+});
