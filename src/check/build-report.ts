@@ -3,6 +3,7 @@
  * last journal lines, the error lines no `--allow` pattern let pass, the boot timings and the power-off.
  * Pure: the gathering is elsewhere.
  */
+import { EXIT_FAILURE, EXIT_OK } from '../cli/command.js';
 import { formatEntry } from '../matchers/format-entries.js';
 import { unallowedEntries } from '../matchers/journal-matchers.js';
 import { matchesEntry, type JournalEntry } from '../journal/journal-entry.js';
@@ -47,9 +48,9 @@ export function buildCheckReport(facts: CheckFacts): CheckReport {
   };
 }
 
-/** The exit code of `check` for a report: 0 healthy, 1 degraded. */
-export function exitCodeOf(report: CheckReport): 0 | 1 {
-  return report.verdict === 'healthy' ? 0 : 1;
+/** The exit code of `check` for a report: 0 healthy, 1 degraded (the CLI's EXIT_OK and EXIT_FAILURE). */
+export function exitCodeOf(report: CheckReport): number {
+  return report.verdict === 'healthy' ? EXIT_OK : EXIT_FAILURE;
 }
 
 /**

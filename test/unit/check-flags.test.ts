@@ -1,5 +1,10 @@
 /** The command line of `check`: sources, machine flags with vmspawn's names and values, and every bad value named by its flag. */
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
+import { command } from '../../src/cli/commands/check.js';
 import { flagOfOption, parseCheckFlags } from '../../src/cli/check/check-flags.js';
 import { parseBooleanFlag, parseSetCredential, unescapeC, UsageError } from '../../src/cli/check/vmspawn-values.js';
 
@@ -36,6 +41,8 @@ describe('output and check flags', () => {
   test('--json, --junit, --artifacts, --timeout in seconds and --allow patterns', () => {
     const invocation = parseCheckFlags(['--json', '--junit', 'out/check.xml', '--artifacts=art', '--timeout', '90.5', '--allow', 'unit:foo.service', '--allow=MMCONFIG']);
     expect(invocation).toMatchObject({ json: true, junit: 'out/check.xml', artifactsDir: 'art', bootTimeoutMs: 90_500 });
+    expect(parseCheckFlags(['--artifacts-dir', 'out']).artifactsDir).toBe('out');
+    expect(() => parseCheckFlags(['--artifacts=a', '--artifacts-dir=b'])).toThrow('--artifacts and --artifacts-dir are the same flag; give one.');
     expect(invocation.allow).toEqual({ patterns: ['unit:foo.service', 'MMCONFIG'], matches: [{ unit: 'foo.service' }, { message: /MMCONFIG/ }] });
   });
 
@@ -130,5 +137,42 @@ describe("vmspawn's values", () => {
   test('a credential value may hold colons; the name may not be empty', () => {
     expect(parseSetCredential('url:http://x:80/')).toEqual(['url', 'http://x:80/']);
     expect(() => parseSetCredential(':v')).toThrow(/is not ID:VALUE/);
+  });
+});
+
+describe('the check command', () => {
+  async function run(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exitCode = await command.run(argv, { stdout, stderr, stdin: new PassThrough(), env: {}, cwd: tmpdir(), signal: new AbortController().signal });
+    return { exitCode, stdout: out, stderr: err };
+  }
+
+  test('--help prints the usage and exits 0', async () => {
+    const { exitCode, stdout } = await run(['--help']);
+    expect(exitCode).toBe(0);
+    expect(stdout).toMatch(/^Usage: vitest-vmspawn check \[IMAGE \| --directory DIR \| --linux KERNEL/);
+    expect(stdout).toContain('Exit status: 0 healthy, 1 degraded (or the boot failed), 2 bad usage.');
+  });
+
+  test('a bad flag exits 2 naming it, and says where the help is', async () => {
+    expect(await run(['--cpus=many'])).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: `check: --cpus: "many" is not a positive whole number (e.g. --cpus=2).\nRun 'vitest-vmspawn check --help' for the flags.\n`,
+    });
+  });
+
+  test("a value the engine refuses exits 2 with the flag's name, before anything starts", async () => {
+    const artifacts = join(tmpdir(), `vmspawn-check-never-${process.pid}`);
+    const { exitCode, stderr } = await run(['--linux', '/no/such/vmlinuz', '--ram', '2X', '--machine', 'not a hostname', '--artifacts', artifacts]);
+    expect(exitCode).toBe(2);
+    expect(stderr).toMatch(/^check: --ram: expected a number of bytes/m);
+    expect(stderr).toMatch(/^--machine: expected a hostname-like name/m);
+    expect(existsSync(artifacts)).toBe(false);
   });
 });

@@ -43,6 +43,8 @@ const OPTIONS = {
   timeout: { type: 'string' },
   allow: { type: 'string', multiple: true },
   artifacts: { type: 'string' },
+  /** `run`'s name for `--artifacts`. */
+  'artifacts-dir': { type: 'string' },
   machine: { type: 'string', short: 'M' },
   cpus: { type: 'string' },
   ram: { type: 'string' },
@@ -70,7 +72,7 @@ export function parseCheckFlags(argv: readonly string[]): CheckInvocation {
     junit: nonEmpty('--junit', values.junit),
     bootTimeoutMs: values.timeout === undefined ? undefined : timeoutMs(values.timeout),
     allow: allowList(values.allow ?? []),
-    artifactsDir: nonEmpty('--artifacts', values.artifacts),
+    artifactsDir: artifactsDirOf(values),
     machine: machineOptions(values, source),
   };
 }
@@ -139,6 +141,11 @@ function allowList(patterns: string[]): CheckInvocation['allow'] {
     if (error instanceof AllowPatternError || error instanceof TypeError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+function artifactsDirOf(values: Values): string | undefined {
+  if (values.artifacts !== undefined && values['artifacts-dir'] !== undefined) throw new UsageError('--artifacts and --artifacts-dir are the same flag; give one.');
+  return values.artifacts !== undefined ? nonEmpty('--artifacts', values.artifacts) : nonEmpty('--artifacts-dir', values['artifacts-dir']);
 }
 
 function timeoutMs(value: string): number {

@@ -14,7 +14,7 @@ import { defaultImage } from '../../image/default-image.js';
 import type { MachineOptions } from '../../options/machine-options.js';
 import { flagOfOption, parseCheckFlags, type CheckInvocation } from '../check/check-flags.js';
 import { UsageError } from '../check/vmspawn-values.js';
-import type { CliCommand, CliIo } from '../command.js';
+import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from '../command.js';
 
 /** Files `check` writes into the artifacts directory, beside the machine's own. */
 export const CHECK_REPORT_FILE = 'check-report.json';
@@ -36,7 +36,7 @@ lines, boot time per stage and a clean power-off. Without an image, boots the pr
   --allow PATTERN            Error lines that do not count (repeatable): unit:NAME[:REGEX],
                              identifier:NAME[:REGEX], message:REGEX or a bare REGEX
   --artifacts DIR            Where console.log, the journal, summary.json, check-report.json and
-                             summary.txt go (default ./vmspawn-check-NAME-TIME)
+                             summary.txt go (default ./vmspawn-check-NAME-TIME); also --artifacts-dir
   -M, --machine NAME         Machine name (the guest's hostname)
   --cpus N, --ram SIZE       Virtual CPUs (default 1) and memory (default 1G)
   --kvm BOOL|auto            Use KVM (default auto)
@@ -64,7 +64,7 @@ export const command: CliCommand = {
     }
     if (invocation.help) {
       io.stdout.write(`${USAGE}\n`);
-      return 0;
+      return EXIT_OK;
     }
     const label = labelOf(invocation, io.cwd);
     const artifactsDir = resolve(io.cwd, invocation.artifactsDir ?? `vmspawn-check-${label}-${timestamp(new Date())}`);
@@ -87,7 +87,7 @@ export const command: CliCommand = {
 
 function usageFailure(io: CliIo, message: string): number {
   io.stderr.write(`check: ${message}\nRun 'vitest-vmspawn check --help' for the flags.\n`);
-  return 2;
+  return EXIT_USAGE;
 }
 
 /** The machine options and the source the report names: the flags' machine options plus what to boot. */
