@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { command } from '../../src/cli/commands/check.js';
+import { command, labelOf, timestamp } from '../../src/cli/commands/check.js';
 import { flagOfOption, parseCheckFlags } from '../../src/cli/check/check-flags.js';
 import { parseBooleanFlag, parseSetCredential, unescapeC, UsageError } from '../../src/cli/check/vmspawn-values.js';
 
@@ -175,4 +175,13 @@ describe('the check command', () => {
     expect(stderr).toMatch(/^--machine: expected a hostname-like name/m);
     expect(existsSync(artifacts)).toBe(false);
   });
+});
+
+test('the default artifacts directory is named after what is booted and when', () => {
+  expect(labelOf(parseCheckFlags([]), '/w')).toBe('default-image');
+  expect(labelOf(parseCheckFlags(['images/server.raw']), '/w')).toBe('server');
+  expect(labelOf(parseCheckFlags(['fedora_42.x86_64.qcow2']), '/w')).toBe('fedora-42-x86-64');
+  expect(labelOf(parseCheckFlags(['--linux', '/boot/vmlinuz-6.12.0', '--initrd', 'i']), '/w')).toBe('vmlinuz-6-12-0');
+  expect(labelOf(parseCheckFlags(['-D', '.']), '/srv/root')).toBe('root');
+  expect(timestamp(new Date('2026-11-26T03:05:09.871Z'))).toBe('20261126-030509');
 });
