@@ -35,9 +35,7 @@ export function toContainEntry(received: unknown, match: JournalMatch): MatcherR
 export function toHaveNoEntries(received: unknown, options: unknown): MatcherResult {
   const entries = journalEntries('toHaveNoEntries', received);
   const { match, allow } = checkNoEntriesOptions(options, 'toHaveNoEntries(options)');
-  const selected = entries.filter((entry) => matchesEntry(entry, match));
-  const offending = selected.filter((entry) => !allow.some((allowed) => matchesEntry(entry, allowed)));
-  const allowedCount = selected.length - offending.length;
+  const { offending, allowedCount } = unallowedEntries(entries, match, allow);
   const allowedNote = allowedCount > 0 ? ` (${allowedCount} more were allowed)` : '';
   const what = describeMatch(match).replace(/^a journal entry/, 'journal entries');
   if (offending.length > 0) {
@@ -49,6 +47,13 @@ export function toHaveNoEntries(received: unknown, options: unknown): MatcherRes
     };
   }
   return { pass: true, message: () => `expected ${what}, but found none among ${entries.length} entries${allowedNote}.` };
+}
+
+/** The entries matching `match` that no entry of `allow` matches, and how many matching ones were allowed. */
+export function unallowedEntries(entries: readonly JournalEntry[], match: JournalMatch, allow: readonly JournalMatch[]): { offending: JournalEntry[]; allowedCount: number } {
+  const selected = entries.filter((entry) => matchesEntry(entry, match));
+  const offending = selected.filter((entry) => !allow.some((allowed) => matchesEntry(entry, allowed)));
+  return { offending, allowedCount: selected.length - offending.length };
 }
 
 function journalEntries(matcher: string, received: unknown): JournalEntry[] {

@@ -1,0 +1,187 @@
+/** The command line of `check`: sources, machine flags with vmspawn's names and values, and every bad value named by its flag. */
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, test } from 'vitest';
+import { command, labelOf, timestamp } from '../../src/cli/commands/check.js';
+import { flagOfOption, parseCheckFlags } from '../../src/cli/check/check-flags.js';
+import { parseBooleanFlag, parseSetCredential, unescapeC, UsageError } from '../../src/cli/check/vmspawn-values.js';
+
+describe('what to boot', () => {
+  test('nothing given: the default image, with human output and no JUnit', () => {
+    expect(parseCheckFlags([])).toMatchObject({ help: false, source: { kind: 'default-image' }, json: false, junit: undefined, kernelArgs: [], machine: {} });
+  });
+
+  test('an IMAGE, a directory, a kernel with initrds, and kernel arguments after --', () => {
+    expect(parseCheckFlags(['disk.raw']).source).toEqual({ kind: 'image', path: 'disk.raw' });
+    expect(parseCheckFlags(['--image=disk.qcow2']).source).toEqual({ kind: 'image', path: 'disk.qcow2' });
+    expect(parseCheckFlags(['-D', 'tree']).source).toEqual({ kind: 'directory', path: 'tree' });
+    const kernel = parseCheckFlags(['--linux', 'vmlinuz', '--initrd', 'a.cpio', '--initrd=b.cpio', '--', 'quiet', '--weird-arg']);
+    expect(kernel.source).toEqual({ kind: 'linux', path: 'vmlinuz', initrd: ['a.cpio', 'b.cpio'] });
+    expect(kernel.kernelArgs).toEqual(['quiet', '--weird-arg']);
+  });
+
+  test('a kernel with an image boots the image with that kernel', () => {
+    const invocation = parseCheckFlags(['root.raw', '--linux', 'vmlinuz', '--initrd', 'i.cpio']);
+    expect(invocation.source).toEqual({ kind: 'image', path: 'root.raw' });
+    expect(invocation.machine).toMatchObject({ linux: 'vmlinuz', initrd: ['i.cpio'] });
+  });
+
+  test('conflicting or incomplete sources are usage errors that say what to do', () => {
+    expect(() => parseCheckFlags(['a.raw', 'b.raw'])).toThrow('check takes at most one IMAGE; got 2: a.raw b.raw. Kernel arguments go after --.');
+    expect(() => parseCheckFlags(['a.raw', '--directory', 'tree'])).toThrow('IMAGE and --directory both name what to boot; give one.');
+    expect(() => parseCheckFlags(['a.raw', '--image', 'b.raw'])).toThrow('IMAGE and --image both name an image; give one.');
+    expect(() => parseCheckFlags(['--initrd', 'i.cpio'])).toThrow('--initrd needs --linux (the kernel to boot it with).');
+    expect(() => parseCheckFlags(['--linux', ''])).toThrow('--linux: the value is empty.');
+  });
+});
+
+describe('output and check flags', () => {
+  test('--json, --junit, --artifacts, --timeout in seconds and --allow patterns', () => {
+    const invocation = parseCheckFlags(['--json', '--junit', 'out/check.xml', '--artifacts=art', '--timeout', '90.5', '--allow', 'unit:foo.service', '--allow=MMCONFIG']);
+    expect(invocation).toMatchObject({ json: true, junit: 'out/check.xml', artifactsDir: 'art', bootTimeoutMs: 90_500 });
+    expect(parseCheckFlags(['--artifacts-dir', 'out']).artifactsDir).toBe('out');
+    expect(() => parseCheckFlags(['--artifacts=a', '--artifacts-dir=b'])).toThrow('--artifacts and --artifacts-dir are the same flag; give one.');
+    expect(invocation.allow).toEqual({ patterns: ['unit:foo.service', 'MMCONFIG'], matches: [{ unit: 'foo.service' }, { message: /MMCONFIG/ }] });
+  });
+
+  test.each([
+    [['--timeout', '0'], /^--timeout: "0" is not a boot timeout; give seconds/],
+    [['--timeout', '2m'], /^--timeout: "2m" is not a boot timeout/],
+    [['--timeout', '9999999'], /^--timeout: "9999999" is not a boot timeout/],
+    [['--allow', 'unit:'], /^--allow "unit:": unit: needs a name/],
+    [['--allow', '(oops'], /^--allow "\(oops": not a valid regular expression/],
+    [['--junit', ''], /^--junit: the value is empty/],
+    [['--json=yes'], /--json/],
+    [['--ram'], /--ram/],
+    [['--rma', '2G'], /Unknown option '--rma'/],
+  ])('%j is refused, naming the flag', (argv, message) => {
+    expect(() => parseCheckFlags(argv)).toThrow(UsageError);
+    expect(() => parseCheckFlags(argv)).toThrow(message);
+  });
+
+  test('--help shows the help whatever else is given, unless a flag is unknown', () => {
+    expect(parseCheckFlags(['-h', 'a.raw', 'b.raw']).help).toBe(true);
+    expect(parseCheckFlags(['--help', '--cpus=0']).help).toBe(true);
+    expect(() => parseCheckFlags(['--help', '--rma'])).toThrow("Unknown option '--rma'.");
+  });
+});
+
+describe('machine flags, as vmspawn names them', () => {
+  test('map to the engine options', () => {
+    const { machine } = parseCheckFlags([
+      '--machine=ci-1',
+      '--cpus=2',
+      '--ram',
+      '2G',
+      '--kvm=no',
+      '--vsock=yes',
+      '--firmware',
+      'fw.json',
+      '--secure-boot=auto',
+      '--tpm=off',
+      '--set-credential=greeting:hello\\nworld',
+      '--set-credential=path:C:\\\\x',
+    ]);
+    expect(machine).toEqual({
+      name: 'ci-1',
+      cpus: 2,
+      ram: '2G',
+      kvm: false,
+      vsock: 'auto',
+      firmware: 'fw.json',
+      secureBoot: 'auto',
+      tpm: false,
+      setCredential: { greeting: 'hello\nworld', path: 'C:\\x' },
+    });
+    expect(parseCheckFlags(['--vsock=user-space']).machine.vsock).toBe('user-space');
+    expect(parseCheckFlags(['--vsock=no']).machine.vsock).toBe(false);
+  });
+
+  test.each([
+    [['--cpus=0'], '--cpus: "0" is not a positive whole number (e.g. --cpus=2).'],
+    [['--cpus=1.5'], '--cpus: "1.5" is not a positive whole number'],
+    [['--kvm=maybe'], '--kvm: "maybe" is not a boolean; use yes or no or auto.'],
+    [['--vsock=vhost'], '--vsock: "vhost" is not accepted; use yes, no, auto, kernel or user-space.'],
+    [['--tpm=2'], '--tpm: "2" is not a boolean'],
+    [['--set-credential=novalue'], '--set-credential: "novalue" is not ID:VALUE'],
+    [['--set-credential=x:bad\\q'], '--set-credential: unknown escape \\q'],
+    [['--set-credential=x:end\\'], '--set-credential: the value ends in a lone backslash'],
+  ])('%j is refused, naming the flag', (argv, message) => {
+    expect(() => parseCheckFlags(argv)).toThrow(message);
+  });
+
+  test('engine option names map back to the flags', () => {
+    expect(flagOfOption('ram')).toBe('--ram');
+    expect(flagOfOption('setCredential.my.secret')).toBe('--set-credential');
+    expect(flagOfOption('name')).toBe('--machine');
+    expect(flagOfOption('image')).toBe('IMAGE');
+    expect(flagOfOption('qemuBinary')).toBe('qemuBinary');
+  });
+});
+
+describe("vmspawn's values", () => {
+  test("booleans as systemd's parse_boolean reads them", () => {
+    for (const yes of ['1', 'yes', 'Y', 'true', 't', 'on']) expect(parseBooleanFlag('--x', yes)).toBe(true);
+    for (const no of ['0', 'no', 'N', 'false', 'f', 'off']) expect(parseBooleanFlag('--x', no)).toBe(false);
+    expect(parseBooleanFlag('--x', 'auto', true)).toBe('auto');
+    expect(() => parseBooleanFlag('--x', 'auto')).toThrow('--x: "auto" is not a boolean; use yes or no.');
+  });
+
+  test('C escapes as cunescape reads them', () => {
+    expect(unescapeC(String.raw`a\tb\\c\"d\'e\x41\101\u00e9\U0001F600\s`, '--f')).toBe('a\tb\\c"d\'eAAé😀 ');
+    expect(() => unescapeC(String.raw`\x00`, '--f')).toThrow('--f: the escape \\x00 is not a character a credential can hold.');
+  });
+
+  test('a credential value may hold colons; the name may not be empty', () => {
+    expect(parseSetCredential('url:http://x:80/')).toEqual(['url', 'http://x:80/']);
+    expect(() => parseSetCredential(':v')).toThrow(/is not ID:VALUE/);
+  });
+});
+
+describe('the check command', () => {
+  async function run(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exitCode = await command.run(argv, { stdout, stderr, stdin: new PassThrough(), env: {}, cwd: tmpdir(), signal: new AbortController().signal });
+    return { exitCode, stdout: out, stderr: err };
+  }
+
+  test('--help prints the usage and exits 0', async () => {
+    const { exitCode, stdout } = await run(['--help']);
+    expect(exitCode).toBe(0);
+    expect(stdout).toMatch(/^Usage: vitest-vmspawn check \[IMAGE \| --directory DIR \| --linux KERNEL/);
+    expect(stdout).toContain('Exit status: 0 healthy, 1 degraded (or the boot failed), 2 bad usage.');
+  });
+
+  test('a bad flag exits 2 naming it, and says where the help is', async () => {
+    expect(await run(['--cpus=many'])).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: `check: --cpus: "many" is not a positive whole number (e.g. --cpus=2).\nRun 'vitest-vmspawn check --help' for the flags.\n`,
+    });
+  });
+
+  test("a value the engine refuses exits 2 with the flag's name, before anything starts", async () => {
+    const artifacts = join(tmpdir(), `vmspawn-check-never-${process.pid}`);
+    const { exitCode, stderr } = await run(['--linux', '/no/such/vmlinuz', '--ram', '2X', '--machine', 'not a hostname', '--artifacts', artifacts]);
+    expect(exitCode).toBe(2);
+    expect(stderr).toMatch(/^check: --ram: expected a number of bytes/m);
+    expect(stderr).toMatch(/^--machine: expected a hostname-like name/m);
+    expect(existsSync(artifacts)).toBe(false);
+  });
+});
+
+test('the default artifacts directory is named after what is booted and when', () => {
+  expect(labelOf(parseCheckFlags([]), '/w')).toBe('default-image');
+  expect(labelOf(parseCheckFlags(['images/server.raw']), '/w')).toBe('server');
+  expect(labelOf(parseCheckFlags(['fedora_42.x86_64.qcow2']), '/w')).toBe('fedora-42-x86-64');
+  expect(labelOf(parseCheckFlags(['--linux', '/boot/vmlinuz-6.12.0', '--initrd', 'i']), '/w')).toBe('vmlinuz-6-12-0');
+  expect(labelOf(parseCheckFlags(['-D', '.']), '/srv/root')).toBe('root');
+  expect(timestamp(new Date('2026-11-26T03:05:09.871Z'))).toBe('20261126-030509');
+});
