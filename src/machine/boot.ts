@@ -15,6 +15,7 @@ import { BootError, VmspawnError } from '../errors.js';
 import { chooseAccelerator } from '../host/accelerator.js';
 import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
+import { registerMachine } from '../registry/registry.js';
 import { virtiofsBinaries } from '../host/virtiofsd.js';
 import { chooseVsock, requireSshWithoutVsock } from '../host/vsock-choice.js';
 import { lastErrorLines } from '../journal/error-lines.js';
@@ -162,7 +163,9 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     runtime.ssh = ssh;
     runtime.sshKeys = keys;
     log.info(`ready: ${readyOverSsh(runtime) ? 'system running (over SSH)' : 'READY=1'} after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
-    return new StartedMachine(runtime, ssh, transport);
+    const started = new StartedMachine(runtime, ssh, transport);
+    await registerMachine(started, { runtimeDir: layout.runtimeDir, transport: vsock.kind, qemuPid: qemu.pid, vsockCid: runtime.vsockCid, ended: runtime.ended, log: (line) => log.info(line) });
+    return started;
   } catch (error) {
     await progress.stop();
     throw await failBoot(runtime, error, watch);
