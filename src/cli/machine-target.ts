@@ -1,13 +1,9 @@
 /** What the machine subcommands share: parsing their flags, finding the machine a NAME names, and usage errors. */
-import type { CliIo } from './command.js';
+import { EXIT_FAILURE, EXIT_USAGE, type CliIo } from './command.js';
 import { findEntry, type RegistryEntry } from '../registry/machine-record.js';
 import { readRegistry } from '../registry/read-registry.js';
 import { runtimeRoot } from '../host/runtime-dir.js';
 
-/** Exit code of a command used wrongly (an unknown flag, a missing NAME). */
-export const USAGE_EXIT = 2;
-/** Exit code when the machine is not found or the action failed. */
-export const FAILURE_EXIT = 1;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -35,9 +31,9 @@ export async function runReporting(io: CliIo, command: string, usage: string, bo
     const parseError = String((error as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
     if (error instanceof UsageError || parseError) {
       io.stderr.write(`vitest-vmspawn ${command}: ${(error as Error).message}\nusage: ${usage}\n`);
-      return USAGE_EXIT;
+      return EXIT_USAGE;
     }
     io.stderr.write(`vitest-vmspawn ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return FAILURE_EXIT;
+    return EXIT_FAILURE;
   }
 }
