@@ -15,7 +15,6 @@ import { BootError, VmspawnError } from '../errors.js';
 import { chooseAccelerator } from '../host/accelerator.js';
 import { createRuntimeDir, PIDS_FILE } from '../host/runtime-dir.js';
 import { requireExecutable } from '../host/tools.js';
-import { registerMachine } from '../registry/registry.js';
 import { virtiofsBinaries } from '../host/virtiofsd.js';
 import { chooseVsock, requireSshWithoutVsock } from '../host/vsock-choice.js';
 import { lastErrorLines } from '../journal/error-lines.js';
@@ -32,6 +31,7 @@ import { USER_SPACE_GUEST_CID } from '../plan/vsock-plan.js';
 import { runHelperSetup } from '../process/helper-setup.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { readForwardedPorts } from '../process/port-forwards.js';
+import { registerMachine } from '../registry/registry.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
 import { AuthenticationRefusedError, HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
 import { SshSession } from '../ssh/ssh-session.js';
@@ -164,7 +164,15 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     runtime.sshKeys = keys;
     log.info(`ready: ${readyOverSsh(runtime) ? 'system running (over SSH)' : 'READY=1'} after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
     const started = new StartedMachine(runtime, ssh, transport);
-    await registerMachine(started, { runtimeDir: layout.runtimeDir, transport: vsock.kind, qemuPid: qemu.pid, vsockCid: runtime.vsockCid, ended: runtime.ended, log: (line) => log.info(line) });
+    // For the command line's list, shell, exec, journal and terminate; never fails the boot.
+    await registerMachine(started, {
+      runtimeDir: layout.runtimeDir,
+      transport: vsock.kind,
+      qemuPid: qemu.pid,
+      vsockCid: runtime.vsockCid,
+      ended: runtime.ended,
+      log: (line) => log.info(line),
+    });
     return started;
   } catch (error) {
     await progress.stop();
