@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { VmspawnError } from '../errors.js';
 import { isProcessAlive, processCommandLine, processStartTime } from './process-status.js';
 
-const OWNER_FILE = 'owner';
+export const OWNER_FILE = 'owner';
 export const PIDS_FILE = 'pids';
 
-/** The per-user root of all runtime directories. */
-export function runtimeRoot(): string {
-  const base = process.env.XDG_RUNTIME_DIR && existsSync(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : tmpdir();
+/** The per-user root of all runtime directories (under `$XDG_RUNTIME_DIR` of `env` when it exists). */
+export function runtimeRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_RUNTIME_DIR && existsSync(env.XDG_RUNTIME_DIR) ? env.XDG_RUNTIME_DIR : tmpdir();
   return join(base, `vitest-vmspawn-${process.getuid?.() ?? 'user'}`);
 }
 
@@ -97,7 +97,8 @@ export async function reapStaleRuntimeDirs(options: ReapOptions = {}): Promise<s
   return reaped;
 }
 
-async function killRecordedChildren(dir: string): Promise<void> {
+/** Kills (SIGKILL) the recorded children of `dir` whose command line still names it. */
+export async function killRecordedChildren(dir: string): Promise<void> {
   const pids = await readFile(join(dir, PIDS_FILE), 'utf8').catch(() => '');
   for (const line of pids.split('\n')) {
     const pid = Number(line.split(' ')[0]);
@@ -114,6 +115,7 @@ async function killRecordedChildren(dir: string): Promise<void> {
   }
 }
 
-function isSameProcessAlive(pid: number, startTime: string | undefined): boolean {
+/** Whether `pid` runs and, when `startTime` is given, is the process that started then (PIDs are reused). */
+export function isSameProcessAlive(pid: number, startTime: string | undefined): boolean {
   return isProcessAlive(pid) && (!startTime || processStartTime(pid) === startTime);
 }

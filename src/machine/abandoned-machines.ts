@@ -13,7 +13,7 @@ import { ARTIFACT_FILES } from '../plan/machine-layout.js';
 import type { MachineExit, MachineSummary } from './summary.js';
 
 /** The file in a runtime directory that names the machine's artifacts directory. */
-const ARTIFACTS_RECORD = 'artifacts-dir';
+export const ARTIFACTS_RECORD = 'artifacts-dir';
 
 /** Notes in the runtime directory where the machine's artifacts go, for a later run to finish them. */
 export async function recordArtifactsDir(runtimeDir: string, artifactsDir: string): Promise<void> {

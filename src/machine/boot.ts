@@ -31,6 +31,7 @@ import { USER_SPACE_GUEST_CID } from '../plan/vsock-plan.js';
 import { runHelperSetup } from '../process/helper-setup.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { readForwardedPorts } from '../process/port-forwards.js';
+import { registerMachine } from '../registry/registry.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
 import { AuthenticationRefusedError, HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
 import { SshSession } from '../ssh/ssh-session.js';
@@ -162,7 +163,17 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
     runtime.ssh = ssh;
     runtime.sshKeys = keys;
     log.info(`ready: ${readyOverSsh(runtime) ? 'system running (over SSH)' : 'READY=1'} after ${fmt(runtime.readyAfterMs)}, SSH after ${fmt(runtime.sshReadyAfterMs)}`);
-    return new StartedMachine(runtime, ssh, transport);
+    const started = new StartedMachine(runtime, ssh, transport);
+    // For the command line's list, shell, exec, journal and terminate; never fails the boot.
+    await registerMachine(started, {
+      runtimeDir: layout.runtimeDir,
+      transport: vsock.kind,
+      qemuPid: qemu.pid,
+      vsockCid: runtime.vsockCid,
+      ended: runtime.ended,
+      log: (line) => log.info(line),
+    });
+    return started;
   } catch (error) {
     await progress.stop();
     throw await failBoot(runtime, error, watch);

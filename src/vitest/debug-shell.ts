@@ -4,16 +4,15 @@
  * waits until the person is done: the flag file printed with it is deleted, the guest powers off,
  * or the run is interrupted (Ctrl-C). No prompt: it works without a terminal and with parallel workers.
  *
- * The client key, known_hosts and an ssh_config go into a private directory (0700, files 0600). The
- * guest's sshd is reached as the engine reaches it: through vhost-device-vsock's unix socket, which
- * wants `CONNECT 22\n` first; a small Node script written next to the key does that as the
- * ssh_config's ProxyCommand, so nothing beyond OpenSSH's client is needed.
+ * The client key, known_hosts and an ssh_config go into a private directory (0700, files 0600); the
+ * guest's sshd is reached as the engine reaches it (see ssh/ssh-client-files.ts).
  */
 import { existsSync, rmSync, watch } from 'node:fs';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartedMachine } from '../machine/started-machine.js';
+import { writeSshClientFiles } from '../ssh/ssh-client-files.js';
 
 /** The environment variable that turns debug mode on. */
 export const DEBUG_ENV = 'VMSPAWN_DEBUG';
@@ -36,60 +35,15 @@ export interface DebugShell {
   flagFile: string;
 }
 
-/** The ProxyCommand: connects to vhost-device-vsock's socket, asks for guest port 22 and passes the bytes on. */
-const VSOCK_PROXY = `import { createConnection } from 'node:net';
-const [socketPath, port] = process.argv.slice(2);
-const socket = createConnection(socketPath);
-let received = Buffer.alloc(0);
-const onData = (chunk) => {
-  received = Buffer.concat([received, chunk]);
-  const newline = received.indexOf(10);
-  if (newline < 0) return;
-  const reply = received.subarray(0, newline).toString();
-  if (!reply.startsWith('OK ')) { process.stderr.write('vhost-device-vsock answered "' + reply + '"\\n'); process.exit(1); }
-  socket.off('data', onData);
-  process.stdout.write(received.subarray(newline + 1));
-  socket.pipe(process.stdout);
-  process.stdin.pipe(socket);
-};
-socket.on('data', onData);
-socket.on('error', (error) => { process.stderr.write(error.message + '\\n'); process.exit(1); });
-socket.on('close', () => process.exit(0));
-socket.write('CONNECT ' + port + '\\n');
-`;
-
 /** Writes the files a person needs to reach the machine with `ssh`. */
 export async function prepareDebugShell(vm: StartedMachine): Promise<DebugShell> {
   const access = vm.sshAccess;
   if (!access) throw new Error('the machine has no SSH (ssh: false)');
   const directory = await mkdtemp(join(tmpdir(), 'vitest-vmspawn-debug-'));
-  await chmod(directory, 0o700);
-  const host = `vitest-vmspawn-${vm.name}`;
-  const file = (name: string) => join(directory, name);
-  const files: Record<string, string> = {
-    id_ed25519: access.clientPrivateKey,
-    known_hosts: `${host} ${access.hostPublicKey}\n`,
-    'vsock-proxy.mjs': VSOCK_PROXY,
-    ssh_config: [
-      `Host ${host}`,
-      '  User root',
-      `  IdentityFile ${file('id_ed25519')}`,
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${file('known_hosts')}`,
-      '  StrictHostKeyChecking yes',
-      `  HostKeyAlias ${host}`,
-      ...(access.tcp
-        ? [`  HostName ${access.tcp.host}`, `  Port ${access.tcp.port}`]
-        : access.kernelVsockCid === undefined
-          ? [`  ProxyCommand ${process.execPath} ${file('vsock-proxy.mjs')} ${access.vsockSocket} 22`]
-          : [`  ProxyCommand socat - VSOCK-CONNECT:${access.kernelVsockCid}:22`]),
-      '',
-    ].join('\n'),
-    'keep-running': 'Delete this file to end the debug wait; the test run then shuts the machine down.\n',
-  };
-  for (const [name, content] of Object.entries(files)) await writeFile(file(name), content, { mode: 0o600 });
-  const sshCommand = ['ssh', '-F', file('ssh_config'), host];
-  return { directory, sshCommand, journalCommand: [...sshCommand, 'journalctl', '-f'], flagFile: file('keep-running') };
+  const { sshCommand } = await writeSshClientFiles(directory, vm.name, access);
+  const flagFile = join(directory, 'keep-running');
+  await writeFile(flagFile, 'Delete this file to end the debug wait; the test run then shuts the machine down.\n', { mode: 0o600 });
+  return { directory, sshCommand, journalCommand: [...sshCommand, 'journalctl', '-f'], flagFile };
 }
 
 /** What debug mode prints for a kept machine. */

@@ -10,6 +10,7 @@ import { describeSuppression, readSuppressionReport } from '../journal/suppresse
 import type { StartOptions } from '../machine/machine.js';
 import { markAnnounced } from '../machine/machine-log.js';
 import type { StartedMachine } from '../machine/started-machine.js';
+import { recordTestOfMachine } from '../registry/registry.js';
 import { reportKeptArtifacts } from './artifacts-report.js';
 import { printBootStages, recordMachine } from './boot-progress-lines.js';
 import { debugModeOn } from './debug-shell.js';
@@ -50,6 +51,7 @@ export interface MachineOfTestOptions {
  */
 export function watchMachineOfTest(vm: StartedMachine, context: ReportingContext, options: MachineOfTestOptions): () => Promise<void> {
   const config = providedConfig();
+  void recordTestOfMachine(vm, [context.task.file?.name, context.task.name].filter(Boolean).join(' > '));
   const stopReporting = reportSuppressedMessages(vm, context, options.journalRateLimit);
   const beforeStop = watchTestMachine(vm, context, {
     debug: debugModeOn(config.debug),
