@@ -3,11 +3,9 @@ import { EXIT_FAILURE, EXIT_USAGE, type CliIo } from './command.js';
 import { findEntry, type RegistryEntry } from '../registry/machine-record.js';
 import { readRegistry } from '../registry/read-registry.js';
 import { runtimeRoot } from '../host/runtime-dir.js';
+import { UsageError } from './usage-error.js';
 
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /** The registry's root: where the machines of this user are recorded. */
 export function registryRoot(env: NodeJS.ProcessEnv): string {

@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import { AllowPatternError, parseAllowPattern } from '../../check/allow-list.js';
 import type { JournalMatch } from '../../journal/journal-entry.js';
 import type { KvmSetting, MachineOptions, SecureBootSetting, TpmSetting, VsockSetting } from '../../options/machine-options.js';
-import { parseBooleanFlag, parseSetCredential, UsageError } from './vmspawn-values.js';
+import { parseSetCredential } from '../credential-flags.js';
+import { parseTristateValue } from '../flag-values.js';
+import { UsageError } from '../usage-error.js';
 
 /** What the check boots. */
 export type CheckSource =
@@ -114,12 +116,15 @@ function machineOptions(values: Values, source: CheckSource): Partial<MachineOpt
   if (values.machine !== undefined) options.name = values.machine;
   if (values.cpus !== undefined) options.cpus = positiveInteger('--cpus', values.cpus);
   if (values.ram !== undefined) options.ram = nonEmpty('--ram', values.ram)!;
-  if (values.kvm !== undefined) options.kvm = parseBooleanFlag('--kvm', values.kvm, true) satisfies KvmSetting;
+  if (values.kvm !== undefined) options.kvm = parseTristateValue('--kvm', values.kvm) satisfies KvmSetting;
   if (values.vsock !== undefined) options.vsock = vsockSetting(values.vsock);
   if (values.firmware !== undefined) options.firmware = nonEmpty('--firmware', values.firmware)!;
-  if (values['secure-boot'] !== undefined) options.secureBoot = parseBooleanFlag('--secure-boot', values['secure-boot'], true) satisfies SecureBootSetting;
-  if (values.tpm !== undefined) options.tpm = parseBooleanFlag('--tpm', values.tpm, true) satisfies TpmSetting;
-  if (values['set-credential'] !== undefined) options.setCredential = Object.fromEntries(values['set-credential'].map(parseSetCredential));
+  if (values['secure-boot'] !== undefined) options.secureBoot = parseTristateValue('--secure-boot', values['secure-boot']) satisfies SecureBootSetting;
+  if (values.tpm !== undefined) options.tpm = parseTristateValue('--tpm', values.tpm) satisfies TpmSetting;
+  if (values['set-credential'] !== undefined) options.setCredential = Object.fromEntries(values['set-credential'].map((argument) => {
+      const { id, value } = parseSetCredential(argument);
+      return [id, value];
+    }));
   return options;
 }
 
@@ -127,7 +132,7 @@ function machineOptions(values: Values, source: CheckSource): Partial<MachineOpt
 function vsockSetting(value: string): VsockSetting {
   if (value === 'kernel' || value === 'user-space') return value;
   try {
-    const setting = parseBooleanFlag('--vsock', value, true);
+    const setting = parseTristateValue('--vsock', value);
     return setting === true ? 'auto' : setting;
   } catch {
     throw new UsageError(`--vsock: ${JSON.stringify(value)} is not accepted; use yes, no, auto, kernel or user-space.`);

@@ -13,7 +13,7 @@ import { InvalidOptionsError } from '../../errors.js';
 import { defaultImage } from '../../image/default-image.js';
 import type { MachineOptions } from '../../options/machine-options.js';
 import { flagOfOption, parseCheckFlags, type CheckInvocation } from '../check/check-flags.js';
-import { UsageError } from '../check/vmspawn-values.js';
+import { UsageError } from '../usage-error.js';
 import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from '../command.js';
 
 /** Files `check` writes into the artifacts directory, beside the machine's own. */
