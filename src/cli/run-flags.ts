@@ -57,7 +57,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { name: 'slice', short: 'S', takesValue: true, valueName: 'SLICE', help: 'Not supported', maps: { unsupported: SCOPE_UNIT } },
   { name: 'property', takesValue: true, valueName: 'NAME=VALUE', help: 'Not supported', maps: { unsupported: SCOPE_UNIT } },
   { name: 'keep-unit', takesValue: false, help: 'Not supported', maps: { unsupported: SCOPE_UNIT } },
-  { name: 'register', takesValue: true, valueName: 'BOOL', help: 'Only no: machines are not registered with systemd-machined', maps: 'cli' },
+  { name: 'register', takesValue: true, valueName: 'BOOL', help: 'Register with systemd-machined (default: as root where machined runs)', maps: 'cli' },
   // User namespacing, mounts
   {
     name: 'private-users', takesValue: true, valueName: 'UID_SHIFT[:UID_RANGE]', help: 'Not supported',

@@ -28,6 +28,8 @@ export type RunRequest =
       quiet: boolean;
       /** `--forward-journal=PATH`, resolved. */
       journalPath: string | undefined;
+      /** `--register`: register with systemd-machined (true), never (false), or as VMSPAWN_REGISTER says (undefined). */
+      register: boolean | undefined;
     };
 
 export interface RunContext {
@@ -43,7 +45,7 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
   if (flags.some((flag) => flag.name === 'help')) return { action: 'help' };
   if (flags.some((flag) => flag.name === 'version')) return { action: 'version' };
   const options: MachineOptions = {};
-  const state = { console: undefined as ConsoleMode | undefined, quiet: false, journalPath: undefined as string | undefined, listFirmware: false, tap: false };
+  const state = { console: undefined as ConsoleMode | undefined, quiet: false, journalPath: undefined as string | undefined, listFirmware: false, tap: false, register: undefined as boolean | undefined };
   const path = (value: string) => (isAbsolute(value) ? value : resolve(context.cwd, value));
   const credentialIds = new Set<string>();
   const addCredential = (flag: FlagOccurrence, id: string) => {
@@ -95,11 +97,7 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
       case 'notify-ready': options.notifyReady = parseBooleanValue(named, value); break;
       case 'machine': if (value === '') delete options.name; else options.name = value; break;
       case 'uuid': options.uuid = value; break;
-      case 'register':
-        if (parseBooleanValue(named, value)) {
-          throw new UsageError(`${named}=${value} is not supported: run does not register machines with systemd-machined; use --register=no or leave it out.`);
-        }
-        break;
+      case 'register': state.register = parseBooleanValue(named, value); break;
       case 'bind': options.bind = [...(options.bind ?? []), value]; break;
       case 'bind-ro': options.bindReadOnly = [...(options.bindReadOnly ?? []), value]; break;
       case 'extra-drive': options.extraDrives = [...(options.extraDrives ?? []), parseExtraDrive(value, path)]; break;
@@ -153,6 +151,7 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
     console: state.console ?? (context.interactiveTerminal ? 'interactive' : 'headless'),
     quiet: state.quiet,
     journalPath: state.journalPath,
+    register: state.register,
   };
 }
 

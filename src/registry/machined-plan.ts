@@ -11,8 +11,10 @@
 
 /** The environment variable: `yes`, `no` or `auto`. */
 export const REGISTER_ENV = 'VMSPAWN_REGISTER';
-/** machined's state directory: it exists where machined runs. */
-export const MACHINED_DIR = '/run/systemd/machines';
+/** Exists when systemd is the init system (sd_booted()). */
+export const SYSTEMD_BOOTED_DIR = '/run/systemd/system';
+/** The system bus, over which busctl reaches machined (and D-Bus activation starts it). */
+export const SYSTEM_BUS_SOCKET = '/run/dbus/system_bus_socket';
 /** machined's Varlink socket (systemd >= 256). */
 export const MACHINED_VARLINK = '/run/systemd/machine/io.systemd.Machine';
 const SERVICE = 'vitest-vmspawn';
@@ -22,7 +24,7 @@ export interface RegistrationHost {
   env: NodeJS.ProcessEnv;
   /** The effective user id (0: root). */
   uid: number | undefined;
-  /** Whether MACHINED_DIR exists. */
+  /** Whether machined can be reached: systemd is the init system and machined's Varlink socket or the system bus exists. */
   machinedRuns: boolean;
 }
 
@@ -38,7 +40,7 @@ export function decideRegistration(host: RegistrationHost): RegistrationDecision
   }
   if (forced) return { register: true, reason: `${REGISTER_ENV}=${value}` };
   if (host.uid !== 0) return { register: false, reason: 'not root (machined takes registrations from root only; as vmspawn, registering is on by default for root)' };
-  if (!host.machinedRuns) return { register: false, reason: `systemd-machined does not run here (no ${MACHINED_DIR})` };
+  if (!host.machinedRuns) return { register: false, reason: `systemd-machined does not run here (systemd is not the init system, or neither ${MACHINED_VARLINK} nor the system bus exists)` };
   return { register: true, reason: 'root on a host where systemd-machined runs' };
 }
 

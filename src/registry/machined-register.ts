@@ -9,9 +9,10 @@ import {
   busctlRegisterArgs,
   busctlUnregisterArgs,
   decideRegistration,
-  MACHINED_DIR,
   MACHINED_VARLINK,
   type MachinedMachine,
+  SYSTEM_BUS_SOCKET,
+  SYSTEMD_BOOTED_DIR,
   varlinkctlRegisterArgs,
 } from './machined-plan.js';
 
@@ -26,7 +27,7 @@ export interface MachinedRegistration {
 }
 
 export async function registerWithMachined(machine: MachinedMachine, env: NodeJS.ProcessEnv = process.env): Promise<MachinedRegistration> {
-  const decision = decideRegistration({ env, uid: process.getuid?.(), machinedRuns: existsSync(MACHINED_DIR) });
+  const decision = decideRegistration({ env, uid: process.getuid?.(), machinedRuns: machinedReachable() });
   const none = { unregister: async () => undefined };
   if (!decision.register) return { outcome: `not registered with systemd-machined: ${decision.reason}`, ...none };
   const [tool, args] = existsSync(MACHINED_VARLINK) ? ['varlinkctl', varlinkctlRegisterArgs(machine)] : ['busctl', busctlRegisterArgs(machine)];
@@ -41,4 +42,9 @@ export async function registerWithMachined(machine: MachinedMachine, env: NodeJS
     // machined also forgets a machine whose leader died; unregistering says so at once.
     unregister: () => run('busctl', busctlUnregisterArgs(machine.name), { timeout: CALL_TIMEOUT_MS }).then(() => undefined, () => undefined),
   };
+}
+
+/** systemd is the init system and machined answers on its Varlink socket or over the system bus. */
+export function machinedReachable(): boolean {
+  return existsSync(SYSTEMD_BOOTED_DIR) && (existsSync(MACHINED_VARLINK) || existsSync(SYSTEM_BUS_SOCKET));
 }

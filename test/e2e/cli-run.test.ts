@@ -75,4 +75,11 @@ test('a usage error exits 2, names the flag and starts nothing', async () => {
   const missing = await execa('node', [CLI, 'run', '--linux=/nonexistent/vmlinuz', '--console=headless'], { reject: false });
   expect(missing.exitCode).toBe(2);
   expect(missing.stderr).toContain('  - --linux: file not found: /nonexistent/vmlinuz');
+  if (!existsSync('/run/systemd/system')) {
+    // --register=yes where systemd-machined cannot run: refused before anything starts, as vmspawn fails.
+    const register = await execa('node', [CLI, 'run', `--artifacts-dir=${artifactsDir}`, '--register=yes'], { reject: false });
+    expect(register.exitCode).toBe(1);
+    expect(register.stderr).toContain('--register=yes: systemd-machined does not run here');
+    expect(existsSync(artifactsDir)).toBe(false);
+  }
 });

@@ -111,9 +111,11 @@ describe('flags → MachineOptions', () => {
     expect(request).toEqual({
       action: 'boot',
       options: { setCredential: { a: 'x\ty' }, loadCredential: { b: '/work/file' }, ssh: false, forwardJournal: true, kernelArgs: ['quiet', 'systemd.wants=x.service'] },
-      defaultImage: true, console: 'read-only', quiet: true, journalPath: '/work/logs',
+      defaultImage: true, console: 'read-only', quiet: true, journalPath: '/work/logs', register: false,
     });
     expect(options('quiet', '--ram=1G').kernelArgs).toEqual(['quiet', '--ram=1G']);
+    expect(parse('--register=yes')).toMatchObject({ register: true });
+    expect(parse()).toMatchObject({ register: undefined });
   });
 
   test('additions: --artifacts-dir and --boot-timeout', () => {
@@ -138,7 +140,6 @@ describe('bad flags fail naming the flag, before anything starts', () => {
     [['--bind-user-shell=yes'], '--bind-user-shell is not supported'],
     [['--bind-user-group=wheel'], '--bind-user-group is not supported'],
     [['--qemu-gui'], '--qemu-gui is not supported'],
-    [['--register=yes'], '--register=yes is not supported: run does not register machines with systemd-machined'],
     [['--register=maybe'], '--register=maybe: expected a boolean'],
     [['--ssh-key-type=rsa'], '--ssh-key-type=rsa is not supported: the engine\'s SSH keys are ed25519'],
     [['--background=41'], '--background=41 is not supported'],

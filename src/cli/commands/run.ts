@@ -11,6 +11,9 @@ import { defaultImage } from '../../image/default-image.js';
 import { Machine } from '../../machine/machine.js';
 import type { MachineExit, MachineSummary } from '../../machine/summary.js';
 import type { MachineOptions } from '../../options/machine-options.js';
+import { REGISTER_ENV } from '../../registry/machined-plan.js';
+import { machinedReachable } from '../../registry/machined-register.js';
+import { readRegistry } from '../../registry/read-registry.js';
 import { EXIT_FAILURE, EXIT_OK, type CliCommand, type CliIo } from '../command.js';
 import { planConsole } from '../console-modes.js';
 import { copyJournal } from '../journal-copy.js';
@@ -53,6 +56,10 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   const options: MachineOptions = { ...request.options };
   // Every option is checked before the default image is built or a directory is made.
   newMachine(request.defaultImage ? { ...options, linux: 'the default image\'s kernel' } : options);
+  if (request.register === true && !machinedReachable()) {
+    io.stderr.write('--register=yes: systemd-machined does not run here (systemd is not the init system, or no system bus); nothing was started. --register=no runs without it.\n');
+    return EXIT_FAILURE;
+  }
   if (request.defaultImage) {
     status('No --image, --directory or --linux: booting the default image (built on first use).');
     const { initramfs } = await defaultImage();
@@ -65,6 +72,8 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   const artifactsDir = options.artifactsDir;
   const consolePlan = await planConsole(request.console, io);
   if (consolePlan.consoleSocket) options.consoleSocket = consolePlan.consoleSocket;
+  // The engine registers every machine as VMSPAWN_REGISTER says; the flag decides for this process.
+  if (request.register !== undefined) process.env[REGISTER_ENV] = request.register ? 'yes' : 'no';
   const machine = newMachine(options);
   const console = consolePlan.attach(artifactsDir);
   status(`Booting ${name}; artifacts in ${artifactsDir}`);
@@ -72,6 +81,15 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   try {
     const vm = await machine.start({ signal: io.signal, onBootStage: (stage) => status(`  ${stage.label} after ${(stage.afterMs / 1000).toFixed(1)} s`) });
     status(`${name} is up (${vm.accelerator}); ${console.stopHint}`);
+    const machined = (await readRegistry()).find((entry) => entry.record?.uuid === vm.uuid)?.record?.machined;
+    if (machined) status(`  ${machined}`);
+    if (request.register === true && !machined?.startsWith('registered')) {
+      // As systemd-vmspawn --register=yes: a machine that could not be registered does not run.
+      io.stderr.write(`--register=yes: ${machined ?? 'not registered with systemd-machined'}; stopping ${name}. --register=no runs without it.\n`);
+      await vm.stop();
+      await console.stop();
+      return EXIT_FAILURE;
+    }
     const stopOnSignal = () => void vm.stop();
     io.signal.addEventListener('abort', stopOnSignal, { once: true });
     if (io.signal.aborted) stopOnSignal();
