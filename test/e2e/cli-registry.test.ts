@@ -3,7 +3,6 @@
  * run started: `list` shows it with its test, `exec`, `shell` and `journal` reach it, `terminate`
  * makes its test see it end, with no process left, and `list` no longer shows it. One boot.
  */
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
 import type { CliCommand } from '../../src/cli/command.js';
@@ -14,6 +13,7 @@ import { command as shell } from '../../src/cli/commands/shell.js';
 import { command as terminate } from '../../src/cli/commands/terminate.js';
 import { isRunning, processesMentioning } from './helpers.js';
 import { startVitest, statuses, writeProject } from './inline-vitest.js';
+import { runCliCommand, type CliRunResult } from '../support/run-cli-command.js';
 
 const HELD = 'held for the command line';
 
@@ -29,16 +29,8 @@ interface Listed {
 }
 
 /** Runs a command in this process with captured streams and the given input. */
-function runCommand(command: CliCommand, argv: string[], input = '', signal = new AbortController().signal): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const stdin = new PassThrough();
-  stdin.end(input);
-  return command.run(argv, { stdout, stderr, stdin, env: process.env, cwd: process.cwd(), signal }).then((code) => ({ code, stdout: out, stderr: err }));
+function runCommand(command: CliCommand, argv: string[], input = '', signal?: AbortSignal): Promise<CliRunResult> {
+  return runCliCommand(command, argv, { input, ...(signal && { signal }) });
 }
 
 async function listed(): Promise<Listed[]> {

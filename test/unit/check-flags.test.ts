@@ -2,11 +2,11 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { command, labelOf, timestamp } from '../../src/cli/commands/check.js';
 import { flagOfOption, parseCheckFlags } from '../../src/cli/check/check-flags.js';
 import { UsageError } from '../../src/cli/usage-error.js';
+import { runCliCommand } from '../support/run-cli-command.js';
 
 describe('what to boot', () => {
   test('nothing given: the default image, with human output and no JUnit', () => {
@@ -124,14 +124,8 @@ describe('machine flags, as vmspawn names them', () => {
 
 describe('the check command', () => {
   async function run(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const exitCode = await command.run(argv, { stdout, stderr, stdin: new PassThrough(), env: {}, cwd: tmpdir(), signal: new AbortController().signal });
-    return { exitCode, stdout: out, stderr: err };
+    const { code, stdout, stderr } = await runCliCommand(command, argv, { env: {}, cwd: tmpdir() });
+    return { exitCode: code, stdout, stderr };
   }
 
   test('--help prints the usage and exits 0', async () => {

@@ -3,7 +3,6 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { CliCommand } from '../../src/cli/command.js';
 import { command as exec } from '../../src/cli/commands/exec.js';
@@ -25,6 +24,7 @@ import { readRegistry } from '../../src/registry/read-registry.js';
 import { recordTestOfMachine, registerMachine } from '../../src/registry/registry.js';
 import { terminateMachine } from '../../src/registry/terminate.js';
 import { planSshClientFiles } from '../../src/ssh/ssh-client-files.js';
+import { runCliCommand, type CliRunResult } from '../support/run-cli-command.js';
 
 const UUID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 
@@ -49,17 +49,8 @@ function entry(overrides: Partial<RegistryEntry> = {}): RegistryEntry {
 }
 
 /** Runs a command in-process with captured streams. */
-async function runCommand(command: CliCommand, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const stdin = new PassThrough();
-  stdin.end();
-  const code = await command.run(argv, { stdout, stderr, stdin, env, cwd: process.cwd(), signal: new AbortController().signal });
-  return { code, stdout: out, stderr: err };
+function runCommand(command: CliCommand, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliRunResult> {
+  return runCliCommand(command, argv, { env });
 }
 
 describe('ssh client files', () => {
