@@ -7,26 +7,18 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { expect, test } from 'vitest';
 import { checkReportSchema, CHECK_NAMES } from '../../src/check/check-report.js';
-import type { CliIo } from '../../src/cli/command.js';
 import { command } from '../../src/cli/commands/check.js';
+import { runCliCommand } from '../support/run-cli-command.js';
 import { useWorkDir } from './helpers.js';
 
 const workDir = useWorkDir('vmspawn-e2e-cli-check-');
 
 /** Runs `check` with `argv`, as the CLI would, and collects what it printed. */
 async function check(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk.toString()));
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: process.env, cwd: workDir(), signal: new AbortController().signal };
-  const exitCode = await command.run(argv, io);
-  return { exitCode, stdout: out.join(''), stderr: err.join('') };
+  const { code, stdout, stderr } = await runCliCommand(command, argv, { cwd: workDir() });
+  return { exitCode: code, stdout, stderr };
 }
 
 function testcases(xml: string): Array<{ name: string; body: string }> {
