@@ -26,8 +26,7 @@ import type { BootPlan } from '../plan/boot-plan.js';
 import { ARTIFACT_FILE_PATTERNS, ARTIFACT_FILES, machineLayout } from '../plan/machine-layout.js';
 import type { PlannedHelper } from '../plan/helper-plan.js';
 import { planMachine } from '../plan/plan-machine.js';
-import { cidFromMachineName } from '../plan/vsock-cid.js';
-import { USER_SPACE_GUEST_CID } from '../plan/vsock-plan.js';
+import { firstGuestCid } from '../plan/vsock-cid.js';
 import { runHelperSetup } from '../process/helper-setup.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { readForwardedPorts } from '../process/port-forwards.js';
@@ -94,7 +93,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
 
   const keys = options.ssh ? generateMachineKeys(options.name) : undefined;
   const ports = pickPorts();
-  const firstCid = vsock.kind === 'none' ? undefined : (options.vsockCid ?? (vsock.kind === 'kernel' ? cidFromMachineName(options.name) : USER_SPACE_GUEST_CID));
+  const firstCid = firstGuestCid(vsock.kind, options.vsockCid, options.name);
   const planInput = {
     options,
     accelerator: accelerator.accelerator,
@@ -113,8 +112,8 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   const plan = planMachine(planInput);
   for (const line of [...describeDirectoryKernel(directoryKernel), ...plan.virtiofs.description]) log.info(line);
   const pidFile = join(layout.runtimeDir, PIDS_FILE);
-  let guestCid = firstCid;
-  const transport = createTransport(vsock.kind, { layout, pidFile, socat: vsockTool, guestCid: () => guestCid });
+  // The CID is read at each connection: a start retried after a CID clash changes it.
+  const transport = createTransport(vsock.kind, { layout, pidFile, socat: vsockTool, guestCid: () => runtime.vsockCid });
   const runtime = new MachineRuntime({ options, layout, log, accelerator, vsock, transport, ports, boot: plan.boot, ownsArtifactsDir });
   log.info(describeBoot(plan.boot));
   // Every sign is fatal, emergency mode too: its READY=1 does not mean the system came up.
@@ -142,7 +141,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
       log: (line) => log.info(line),
     });
     const qemu = launched.qemu;
-    guestCid = runtime.vsockCid = launched.guestCid ?? firstCid;
+    runtime.vsockCid = launched.guestCid ?? firstCid;
     runtime.adoptQemu(qemu);
     progress.follow(layout.consoleLog, runtime.notify);
     log.info(`QEMU started (pid ${qemu.pid}): ${plan.qemu.binary} ${plan.qemu.args.length} arguments, see ${ARTIFACT_FILES.qemuCommandLine}`);

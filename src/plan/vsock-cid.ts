@@ -9,6 +9,7 @@
  */
 
 import { siphash24 } from '../util/siphash24.js';
+import { USER_SPACE_GUEST_CID, type VsockTransportKind } from './vsock-plan.js';
 
 /** The lowest CID a guest may have: 0 (hypervisor), 1 (local) and 2 (host) are reserved. */
 export const MIN_GUEST_CID = 3;
@@ -26,4 +27,10 @@ export function cidFromMachineName(name: string, index = 0): number {
   message.set(nameBytes);
   new DataView(message.buffer).setUint32(nameBytes.length, index, true);
   return Number(3n + (siphash24(message, VMSPAWN_CID_KEY) % (UINT_MAX - 4n)));
+}
+
+/** The guest CID of a machine's first QEMU start: the user's, else derived from the name (kernel) or 3 (user-space); none without vsock. */
+export function firstGuestCid(kind: VsockTransportKind, vsockCid: number | undefined, name: string): number | undefined {
+  if (kind === 'none') return undefined;
+  return vsockCid ?? (kind === 'kernel' ? cidFromMachineName(name) : USER_SPACE_GUEST_CID);
 }
