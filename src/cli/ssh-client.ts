@@ -24,7 +24,7 @@ export function planSshArgs(configFile: string, host: string, command: readonly 
 /** The machine's ssh_config and Host alias; throws when it has none. */
 export function sshTarget(entry: RegistryEntry): { configFile: string; host: string } {
   const ssh = entry.record?.ssh;
-  if (entry.state === 'orphaned') throw new Error(`"${entry.record?.name ?? entry.id}" is orphaned (its process is gone); vitest-vmspawn terminate --orphans ends it.`);
+  if (entry.state === 'orphaned') throw new Error(`"${entry.name ?? entry.id}" is orphaned (its process is gone); vitest-vmspawn terminate --orphans ends it.`);
   if (!entry.record) throw new Error(`"${entry.id}" is still starting; try again once vitest-vmspawn list shows it running.`);
   if (!ssh || !existsSync(ssh.configFile)) throw new Error(`"${entry.record.name}" has no SSH (it was started with ssh: false).`);
   return ssh;

@@ -30,7 +30,7 @@ import { firstGuestCid } from '../plan/vsock-cid.js';
 import { runHelperSetup } from '../process/helper-setup.js';
 import { spawnManaged } from '../process/managed-process.js';
 import { readForwardedPorts } from '../process/port-forwards.js';
-import { registerMachine } from '../registry/registry.js';
+import { recordStartingMachine, registerMachine } from '../registry/registry.js';
 import { generateMachineKeys, type MachineSshKeys } from '../ssh/keys.js';
 import { AuthenticationRefusedError, HostKeyMismatchError, SshConnection } from '../ssh/ssh-connection.js';
 import { SshSession } from '../ssh/ssh-session.js';
@@ -85,6 +85,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
   await clearArtifacts(artifactsDir);
   const layout = machineLayout(await createRuntimeDir(), artifactsDir);
   await recordArtifactsDir(layout.runtimeDir, artifactsDir);
+  await recordStartingMachine(layout.runtimeDir, options.name);
   const log = new MachineLog(options.name);
   log.attach(layout.machineLog);
   log.announce(accelerator.reason);
@@ -171,6 +172,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
       vsockCid: runtime.vsockCid,
       ended: runtime.ended,
       log: (line) => log.info(line),
+      writeRuntimeDir: (write) => runtime.writeRuntimeDir(write),
     });
     return started;
   } catch (error) {

@@ -108,6 +108,9 @@ export class MachineRuntime {
   #nativeJournal: string | undefined;
   #exit: MachineExit | undefined;
   #finished: Promise<MachineExit> | undefined;
+  /** Writes into the runtime directory (the registry's) that its removal waits for. */
+  readonly #runtimeDirWrites = new Set<Promise<unknown>>();
+  #runtimeDirClosing = false;
 
   constructor(private readonly parts: MachineRuntimeParts) {
     this.options = parts.options;
@@ -304,6 +307,27 @@ export class MachineRuntime {
     await qemu.exited;
   }
 
+  /**
+   * Runs `write` on the runtime directory unless its removal has begun (then it resolves undefined
+   * without running it); the removal waits for it, so nothing is written into a directory that is
+   * going or gone.
+   */
+  writeRuntimeDir<T>(write: () => Promise<T>): Promise<T | undefined> {
+    if (this.#runtimeDirClosing) return Promise.resolve(undefined);
+    const running = write();
+    const settled = running.catch(() => undefined);
+    this.#runtimeDirWrites.add(settled);
+    void settled.finally(() => this.#runtimeDirWrites.delete(settled));
+    return running;
+  }
+
+  /** Last of a machine's end: `terminate` and `list` take the directory's removal as the end, artifacts finished. */
+  async #removeRuntimeDir(): Promise<void> {
+    this.#runtimeDirClosing = true;
+    await Promise.all(this.#runtimeDirWrites);
+    await removeRuntimeDir(this.layout.runtimeDir);
+  }
+
   async #finish(qemuExit: QemuExit): Promise<MachineExit> {
     const exit = await describeExit({
       endedBy: this.#endedBy,
@@ -319,8 +343,12 @@ export class MachineRuntime {
     this.#exit = exit;
     this.#onEnded?.(exit);
     try {
-      await this.#releaseEverything();
-      await this.writeSummary();
+      try {
+        await this.#releaseEverything();
+        await this.writeSummary();
+      } finally {
+        await this.#removeRuntimeDir();
+      }
       // A boot that failed removes its own temporary directory, once the error has read the logs.
       if (this.parts.ownsArtifactsDir && this.#wasRunning) await rm(this.layout.artifactsDir, { recursive: true, force: true });
     } finally {
@@ -349,7 +377,6 @@ export class MachineRuntime {
       this.log.info(native.written ? `native journal written: ${native.path}` : `no native journal: ${native.reason}`);
     }
     for (const { process } of [...this.#helpers].reverse()) await process.terminate(1_000);
-    await removeRuntimeDir(this.layout.runtimeDir);
   }
 
   async writeSummary(): Promise<void> {

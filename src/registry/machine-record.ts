@@ -35,6 +35,8 @@ export interface MachineRecord {
 export interface RegistryEntry {
   /** The runtime directory's name (`vm-…`): names a machine when names are not unique. */
   id: string;
+  /** The machine's name, known from start-up on (the record's, once it is ready). */
+  name: string | undefined;
   runtimeDir: string;
   /**
    * `starting` (no record yet), `running`, or `orphaned`: the owning process is gone, and whatever
@@ -78,13 +80,13 @@ export function parseMachineRecord(text: string): MachineRecord | undefined {
 export function findEntry(entries: readonly RegistryEntry[], nameOrId: string): RegistryEntry {
   const byId = entries.find((entry) => entry.id === nameOrId);
   if (byId) return byId;
-  const byName = entries.filter((entry) => entry.record?.name === nameOrId);
+  const byName = entries.filter((entry) => entry.name === nameOrId);
   if (byName.length === 1) return byName[0]!;
   if (byName.length > 1) {
     const ids = byName.map((entry) => `${entry.id} (owner pid ${entry.ownerPid ?? '?'})`).join(', ');
     throw new RecordError(`${byName.length} machines are named "${nameOrId}": ${ids}; name one by its id.`);
   }
-  const known = entries.map((entry) => entry.record?.name ?? entry.id);
+  const known = entries.map((entry) => entry.name ?? entry.id);
   throw new RecordError(
     `no machine is named "${nameOrId}"; ${known.length > 0 ? `running: ${known.join(', ')}` : 'none is running'} (see vitest-vmspawn list).`,
   );
@@ -99,7 +101,7 @@ export function formatMachineTable(entries: readonly RegistryEntry[], now: Date)
   const rows = entries.map((entry) => {
     const record = entry.record;
     return [
-      record?.name ?? '-',
+      entry.name ?? '-',
       entry.id,
       entry.state,
       record ? formatAge(new Date(record.since), now) : '-',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ARTIFACTS_RECORD } from '../machine/abandoned-machines.js';
 import { isSameProcessAlive, OWNER_FILE, runtimeRoot } from '../host/runtime-dir.js';
 import { parseMachineRecord, type RegistryEntry } from './machine-record.js';
-import { RECORD_FILE } from './registry.js';
+import { NAME_FILE, RECORD_FILE } from './registry.js';
 
 /** Every machine under `root`, oldest first. */
 export async function readRegistry(root: string = runtimeRoot()): Promise<RegistryEntry[]> {
@@ -19,7 +19,8 @@ export async function readRegistry(root: string = runtimeRoot()): Promise<Regist
     const alive = ownerPid !== undefined && isSameProcessAlive(ownerPid, startTime);
     const record = parseMachineRecord(await readFile(join(runtimeDir, RECORD_FILE), 'utf8').catch(() => ''));
     const artifactsDir = record?.artifactsDir ?? ((await readFile(join(runtimeDir, ARTIFACTS_RECORD), 'utf8').catch(() => '')).trim() || undefined);
-    entries.push({ id, runtimeDir, state: !alive ? 'orphaned' : record ? 'running' : 'starting', ownerPid, artifactsDir, record });
+    const name = record?.name ?? ((await readFile(join(runtimeDir, NAME_FILE), 'utf8').catch(() => '')).trim() || undefined);
+    entries.push({ id, name, runtimeDir, state: !alive ? 'orphaned' : record ? 'running' : 'starting', ownerPid, artifactsDir, record });
   }
   return entries.sort((a, b) => (a.record?.since ?? '').localeCompare(b.record?.since ?? ''));
 }

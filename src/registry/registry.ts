@@ -18,6 +18,8 @@ import { registerWithMachined } from './machined-register.js';
 
 /** The record's file in the runtime directory. */
 export const RECORD_FILE = 'machine.json';
+/** The machine's name, written at start-up, so the command line finds a machine by name while it boots. */
+export const NAME_FILE = 'name';
 /** The file `terminate` creates in the runtime directory to ask the owner to shut the machine down. */
 export const TERMINATE_REQUEST_FILE = 'terminate-request';
 /** The directory with the client key and ssh_config. */
@@ -31,14 +33,22 @@ export interface Registration {
   /** Resolves when QEMU has exited. */
   ended: Promise<unknown>;
   log: (line: string) => void;
+  /** Runs a write into the runtime directory unless the machine is ending; its removal waits for it (MachineRuntime.writeRuntimeDir). */
+  writeRuntimeDir: <T>(write: () => Promise<T>) => Promise<T | undefined>;
 }
 
 interface Registered {
   file: string;
   record: MachineRecord;
+  writeRuntimeDir: Registration['writeRuntimeDir'];
 }
 
 const registered = new WeakMap<StartedMachine, Registered>();
+
+/** Notes the name of a machine that starts (its runtime directory was just made). */
+export async function recordStartingMachine(runtimeDir: string, name: string): Promise<void> {
+  await writeFile(join(runtimeDir, NAME_FILE), `${name}\n`, { mode: 0o600 });
+}
 
 /** Records a machine that just became ready; never throws. */
 export async function registerMachine(vm: StartedMachine, registration: Registration): Promise<void> {
@@ -49,9 +59,9 @@ export async function registerMachine(vm: StartedMachine, registration: Registra
   }
 }
 
-async function register(vm: StartedMachine, { runtimeDir, transport, qemuPid, vsockCid, ended, log }: Registration): Promise<void> {
+async function register(vm: StartedMachine, { runtimeDir, transport, qemuPid, vsockCid, ended, log, writeRuntimeDir }: Registration): Promise<void> {
   const access = vm.sshAccess;
-  const ssh = access ? await writeSshClientFiles(join(runtimeDir, SSH_DIR), vm.name, access) : undefined;
+  const ssh = access ? await writeRuntimeDir(() => writeSshClientFiles(join(runtimeDir, SSH_DIR), vm.name, access)) : undefined;
   const record: MachineRecord = {
     name: vm.name,
     uuid: vm.uuid,
@@ -65,7 +75,7 @@ async function register(vm: StartedMachine, { runtimeDir, transport, qemuPid, vs
     ...(ssh && { ssh: { configFile: ssh.configFile, host: ssh.host } }),
   };
   const file = join(runtimeDir, RECORD_FILE);
-  const entry = { file, record };
+  const entry = { file, record, writeRuntimeDir };
   registered.set(vm, entry);
   const watcher = watchForTerminateRequest(vm, runtimeDir, log);
   const machined =
@@ -98,12 +108,13 @@ export async function recordTestOfMachine(vm: StartedMachine, test: string): Pro
   await writeRecord(entry).catch(() => undefined);
 }
 
-/** Replaces the record at once (a reader never sees half a file). */
-async function writeRecord({ file, record }: Registered): Promise<void> {
-  if (!existsSync(join(file, '..'))) return; // the machine ended meanwhile
-  const partial = `${file}.${process.pid}.tmp`;
-  await writeFile(partial, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  await rename(partial, file);
+/** Replaces the record at once (a reader never sees half a file); not once the machine is ending. */
+async function writeRecord({ file, record, writeRuntimeDir }: Registered): Promise<void> {
+  await writeRuntimeDir(async () => {
+    const partial = `${file}.${process.pid}.tmp`;
+    await writeFile(partial, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    await rename(partial, file);
+  });
 }
 
 /** The owner's side of `terminate`: a request file appears, the machine is shut down as stop() does. */

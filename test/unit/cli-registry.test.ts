@@ -21,7 +21,7 @@ import type { StartedMachine } from '../../src/machine/started-machine.js';
 import { findEntry, formatAge, formatMachineTable, parseMachineRecord, type MachineRecord, type RegistryEntry } from '../../src/registry/machine-record.js';
 import { busctlRegisterArgs, busctlUnregisterArgs, decideRegistration, uuidBytes, varlinkctlRegisterArgs } from '../../src/registry/machined-plan.js';
 import { readRegistry } from '../../src/registry/read-registry.js';
-import { recordTestOfMachine, registerMachine } from '../../src/registry/registry.js';
+import { recordStartingMachine, recordTestOfMachine, registerMachine } from '../../src/registry/registry.js';
 import { terminateMachine } from '../../src/registry/terminate.js';
 import { planSshClientFiles } from '../../src/ssh/ssh-client-files.js';
 import { runCliCommand, type CliRunResult } from '../support/run-cli-command.js';
@@ -45,7 +45,9 @@ function record(overrides: Partial<MachineRecord> = {}): MachineRecord {
 }
 
 function entry(overrides: Partial<RegistryEntry> = {}): RegistryEntry {
-  return { id: 'vm-abc', runtimeDir: '/run/vm-abc', state: 'running', ownerPid: 4242, artifactsDir: '/results/web', record: record(), ...overrides };
+  const base: RegistryEntry = { id: 'vm-abc', name: undefined, runtimeDir: '/run/vm-abc', state: 'running', ownerPid: 4242, artifactsDir: '/results/web', record: record() };
+  const merged = { ...base, ...overrides };
+  return { ...merged, name: 'name' in overrides ? overrides.name : merged.record?.name };
 }
 
 /** Runs a command in-process with captured streams. */
@@ -100,6 +102,9 @@ describe('machine records', () => {
     expect(() => findEntry([], 'mail')).toThrow('none is running');
     const twin = entry({ id: 'vm-xyz', ownerPid: 7 });
     expect(() => findEntry([a, twin], 'web')).toThrow('2 machines are named "web": vm-abc (owner pid 4242), vm-xyz (owner pid 7); name one by its id.');
+    // While it boots a machine has no record yet, but its name.
+    const booting = entry({ id: 'vm-boot', state: 'starting', record: undefined, name: 'mail' });
+    expect(findEntry([a, booting], 'mail')).toBe(booting);
   });
 
   test('the table has a column per field, and a note on orphans', () => {
@@ -227,7 +232,7 @@ describe('commands and the registry on disk', () => {
     const lines: string[] = [];
     let endMachine!: () => void;
     const ended = new Promise<void>((resolve) => (endMachine = resolve));
-    await registerMachine(vm, { runtimeDir, transport: 'user-space', qemuPid: undefined, vsockCid: 3, ended, log: (line) => lines.push(line) });
+    await registerMachine(vm, { runtimeDir, transport: 'user-space', qemuPid: undefined, vsockCid: 3, ended, log: (line) => lines.push(line), writeRuntimeDir: (write) => write() });
     await recordTestOfMachine(vm, 'a.test.ts > boots');
     expect(statSync(join(runtimeDir, 'ssh')).mode & 0o777).toBe(0o700);
     expect(statSync(join(runtimeDir, 'ssh', 'id_ed25519')).mode & 0o777).toBe(0o600);
@@ -245,6 +250,25 @@ describe('commands and the registry on disk', () => {
     expect(lines).toContain('terminate requested by the command line (vitest-vmspawn terminate): shutting the machine down');
     expect((await runCommand(list, [], env)).stdout).toBe('No machines.\n');
     endMachine();
+  });
+
+  test('a machine that is ending gets nothing written: its runtime directory is not made again', async () => {
+    const runtimeDir = await createRuntimeDir();
+    const { vm } = fakeMachine(runtimeDir);
+    await removeRuntimeDir(runtimeDir);
+    const lines: string[] = [];
+    const ending = { ended: Promise.resolve(), log: (line: string) => lines.push(line), writeRuntimeDir: async () => undefined };
+    await registerMachine(vm, { runtimeDir, transport: 'user-space', qemuPid: undefined, vsockCid: 3, ...ending });
+    await recordTestOfMachine(vm, 'a.test.ts > late');
+    expect(existsSync(runtimeDir)).toBe(false);
+    expect(lines).toEqual([]);
+  });
+
+  test('a machine that still boots is listed by the name it was started with', async () => {
+    const runtimeDir = await createRuntimeDir();
+    await recordStartingMachine(runtimeDir, 'early');
+    expect(await readRegistry()).toMatchObject([{ name: 'early', state: 'starting', record: undefined }]);
+    await removeRuntimeDir(runtimeDir);
   });
 
   test('an owner that never reacts: terminate gives up with what to do', async () => {

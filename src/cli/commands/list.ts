@@ -26,7 +26,7 @@ Exit status: 0, or 2 on a usage error.`,
       if (positionals.length > 0) throw new UsageError(`list takes no arguments (got "${positionals.join(' ')}")`);
       const entries = await readRegistry(registryRoot(io.env));
       if (values.json) {
-        const shown = entries.map(({ id, state, ownerPid, artifactsDir, record }) => ({ id, state, ownerPid, artifactsDir, ...record }));
+        const shown = entries.map(({ id, name, state, ownerPid, artifactsDir, record }) => ({ id, name, state, ownerPid, artifactsDir, ...record }));
         io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
       } else {
         io.stdout.write(formatMachineTable(entries, new Date()));

@@ -37,7 +37,7 @@ Exit status: 0 when the machine is gone, 1 otherwise or when there is no such ma
         const before = await readRegistry(root);
         const reaped = new Set(await reapAbandonedMachines(root));
         const ended = before.filter((entry) => reaped.has(entry.runtimeDir));
-        for (const entry of ended) io.stdout.write(`reaped ${entry.record?.name ?? entry.id} (${entry.id}, owner pid ${entry.ownerPid ?? '?'} gone)\n`);
+        for (const entry of ended) io.stdout.write(`reaped ${entry.name ?? entry.id} (${entry.id}, owner pid ${entry.ownerPid ?? '?'} gone)\n`);
         if (ended.length === 0) io.stdout.write('No orphaned machines.\n');
         return 0;
       }
@@ -47,7 +47,7 @@ Exit status: 0 when the machine is gone, 1 otherwise or when there is no such ma
         throw new UsageError(`--timeout "${values.timeout}" is not a number of milliseconds (a whole number above 0)`);
       }
       const { entry, root } = await findMachine(positionals[0]!, io);
-      const name = entry.record?.name ?? entry.id;
+      const name = entry.name ?? entry.id;
       const result = await terminateMachine(entry, root, { timeout, signal: io.signal, log: (line) => io.stderr.write(`${line}\n`) });
       const how = { owner: `shut down by its process (pid ${entry.ownerPid})`, signal: 'ended with signals', reaped: 'reaped (its process was gone)' }[result.how];
       io.stdout.write(`terminated ${name}: ${how}${entry.artifactsDir ? `; artifacts in ${entry.artifactsDir}` : ''}\n`);
