@@ -17,6 +17,7 @@ import { JournalFileReader } from '../../src/cli/journal-file.js';
 import { planSshArgs } from '../../src/cli/ssh-client.js';
 import { createRuntimeDir, removeRuntimeDir, runtimeRoot } from '../../src/host/runtime-dir.js';
 import { toJournalEntry } from '../../src/journal/journal-entry.js';
+import { recordArtifactsDir } from '../../src/machine/abandoned-machines.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
 import { findEntry, formatAge, formatMachineTable, parseMachineRecord, type MachineRecord, type RegistryEntry } from '../../src/registry/machine-record.js';
 import { busctlRegisterArgs, busctlUnregisterArgs, decideRegistration, uuidBytes, varlinkctlRegisterArgs } from '../../src/registry/machined-plan.js';
@@ -317,6 +318,22 @@ describe('commands and the registry on disk', () => {
     expect(await reader.readNew()).toEqual([]);
     await appendFile(file, '\n');
     expect((await reader.readNew()).map((e) => e.message)).toEqual(['three']);
+  });
+
+  test('journal -f on the artifacts directory of a running machine follows it until the machine ends', async () => {
+    const artifactsDir = join(base, 'running-artifacts');
+    const { mkdir, appendFile } = await import('node:fs/promises');
+    await mkdir(artifactsDir);
+    const file = join(artifactsDir, 'journal.export');
+    await writeFile(file, 'MESSAGE=first\n\n');
+    const runtimeDir = await createRuntimeDir();
+    await recordArtifactsDir(runtimeDir, artifactsDir);
+    const following = runCommand(journal, [artifactsDir, '-f', '-o', 'cat'], env);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await appendFile(file, 'MESSAGE=second\n\n');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await removeRuntimeDir(runtimeDir);
+    expect(await following).toMatchObject({ code: 0, stdout: 'first\nsecond\n' });
   });
 
   test('usage errors exit 2 and name the flag or argument', async () => {

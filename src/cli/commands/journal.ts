@@ -2,12 +2,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CliCommand } from '../command.js';
+import type { CliCommand, CliIo } from '../command.js';
+import { isSameProcessAlive } from '../../host/runtime-dir.js';
+import type { RegistryEntry } from '../../registry/machine-record.js';
+import { readRegistry } from '../../registry/read-registry.js';
 import type { JournalEntry } from '../../journal/journal-entry.js';
 import { ARTIFACT_FILES } from '../../plan/machine-layout.js';
 import { JournalFileReader } from '../journal-file.js';
 import { formatEntry, JournalFlagError, planJournalView, selectEntries } from '../journal-view.js';
-import { findMachine, runReporting, UsageError } from '../machine-target.js';
+import { findMachine, registryRoot, runReporting, UsageError } from '../machine-target.js';
 
 const USAGE = 'vitest-vmspawn journal NAME|ARTIFACTS_DIR [-u UNIT] [-t ID] [-p PRIO] [-g REGEX] [-n N] [-o MODE] [-f]';
 
@@ -59,7 +62,7 @@ Exit status: 0, 1 when there is no such machine or journal, 2 on a usage error.`
         throw error;
       }
       const target = positionals[0]!;
-      const { artifactsDir, runtimeDir } = await locate(target, io);
+      const { artifactsDir, machine } = await locate(target, io);
       const exportFile = join(artifactsDir, ARTIFACT_FILES.journalExport);
       if (!values.follow && !existsSync(exportFile)) throw new Error(`${exportFile} does not exist (no journal was forwarded, or forwardJournal is off)`);
       const reader = new JournalFileReader(exportFile);
@@ -68,22 +71,27 @@ Exit status: 0, 1 when there is no such machine or journal, 2 on a usage error.`
       };
       const firstLines = view.lines ?? (values.follow ? FOLLOW_DEFAULT_LINES : undefined);
       write(selectEntries(await reader.readNew(), { ...view, lines: firstLines }));
-      if (values.follow) {
-        const ended = () => runtimeDir === undefined || !existsSync(runtimeDir);
+      if (values.follow && machine) {
+        // The machine's end, or its process's (an orphan's runtime directory stays until it is reaped).
+        const ended = () => !existsSync(machine.runtimeDir) || (machine.ownerPid !== undefined && !isSameProcessAlive(machine.ownerPid, undefined));
         await reader.follow((entries) => write(selectEntries(entries, { ...view, lines: undefined })), ended, io.signal);
       }
       return 0;
     }),
 };
 
-/** The artifacts directory, and the runtime directory whose end ends -f (absent for a given directory). */
-async function locate(target: string, io: Parameters<CliCommand['run']>[1]): Promise<{ artifactsDir: string; runtimeDir?: string }> {
+/**
+ * The artifacts directory, and the machine that writes it while it runs (absent for a directory of
+ * a machine that ended): its end ends -f.
+ */
+async function locate(target: string, io: CliIo): Promise<{ artifactsDir: string; machine: RegistryEntry | undefined }> {
   const artifactsDir = resolve(io.cwd, target);
   if (target.includes('/') && existsSync(artifactsDir)) {
     if (!statSync(artifactsDir).isDirectory()) throw new Error(`${target} is not a directory; give a machine name or its artifacts directory.`);
-    return { artifactsDir };
+    const running = (await readRegistry(registryRoot(io.env))).find((entry) => entry.artifactsDir !== undefined && resolve(entry.artifactsDir) === artifactsDir);
+    return { artifactsDir, machine: running?.state === 'orphaned' ? undefined : running };
   }
   const { entry } = await findMachine(target, io);
   if (!entry.artifactsDir) throw new Error(`"${target}" has no artifacts directory recorded yet; try again in a moment.`);
-  return { artifactsDir: entry.artifactsDir, runtimeDir: entry.runtimeDir };
+  return { artifactsDir: entry.artifactsDir, machine: entry.state === 'orphaned' ? undefined : entry };
 }
