@@ -66,6 +66,11 @@ export interface ReapOptions {
    * @default runtimeRoot()
    */
   root?: string;
+  /**
+   * Only this runtime directory (when it is stale), not every stale one.
+   * @default every stale directory under root
+   */
+  only?: string;
   /** Called for each stale directory after its processes were killed and before it is deleted. */
   beforeRemove?: (dir: string, ownerPid: number | undefined) => Promise<void>;
 }
@@ -85,6 +90,7 @@ export async function reapStaleRuntimeDirs(options: ReapOptions = {}): Promise<s
   const reaped: string[] = [];
   for (const entry of entries) {
     const dir = join(root, entry);
+    if (options.only !== undefined && dir !== options.only) continue;
     const owner = await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => undefined);
     if (owner === undefined) continue;
     const [pid, startTime] = owner.trim().split(' ');

@@ -21,12 +21,13 @@ export async function recordArtifactsDir(runtimeDir: string, artifactsDir: strin
 }
 
 /**
- * Reaps the machines of processes that are gone (see reapStaleRuntimeDirs) and finishes their
- * artifacts. Returns the runtime directories it removed.
+ * Reaps the machines of processes that are gone (see reapStaleRuntimeDirs), or only the one in
+ * runtime directory `only`, and finishes their artifacts. Returns the runtime directories it removed.
  */
-export async function reapAbandonedMachines(root?: string): Promise<string[]> {
+export async function reapAbandonedMachines(root?: string, only?: string): Promise<string[]> {
   return reapStaleRuntimeDirs({
     root,
+    only,
     async beforeRemove(runtimeDir, ownerPid) {
       const artifactsDir = (await readFile(join(runtimeDir, ARTIFACTS_RECORD), 'utf8').catch(() => '')).trim();
       if (artifactsDir && existsSync(artifactsDir)) await finishAbandonedArtifacts(artifactsDir, ownerPid);

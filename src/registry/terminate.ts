@@ -48,7 +48,7 @@ export class TerminateError extends Error {
 export async function terminateMachine(entry: RegistryEntry, root: string, options: TerminateOptions = {}): Promise<TerminateResult> {
   const { timeout = 60_000, killGrace = 10_000, signal, log = () => undefined } = options;
   if (entry.state === 'orphaned') {
-    await reapAbandonedMachines(root);
+    await reapAbandonedMachines(root, entry.runtimeDir);
     if (existsSync(entry.runtimeDir)) throw new TerminateError(`could not remove ${entry.runtimeDir}; remove it by hand.`);
     return { how: 'reaped' };
   }

@@ -245,7 +245,7 @@ describe('commands and the registry on disk', () => {
     const json = JSON.parse((await runCommand(list, ['--json'], env)).stdout) as Array<Record<string, unknown>>;
     expect(json).toMatchObject([{ name: 'web', state: 'running', ownerPid: process.pid, test: 'a.test.ts > boots', transport: 'user-space' }]);
 
-    const result = await runCommand(terminate, ['web', '--timeout', '5000'], env);
+    const result = await runCommand(terminate, ['web', '--timeout', '5'], env);
     expect(result).toMatchObject({ code: 0, stdout: expect.stringContaining(`terminated web: shut down by its process (pid ${process.pid})`) });
     expect(stopped()).toBe(true);
     expect(lines).toContain('terminate requested by the command line (vitest-vmspawn terminate): shutting the machine down');
@@ -281,19 +281,27 @@ describe('commands and the registry on disk', () => {
     await removeRuntimeDir(runtimeDir);
   });
 
-  test('a machine whose process is gone is orphaned; terminate --orphans reaps it and finishes its artifacts', async () => {
-    const dir = join(base, `vitest-vmspawn-${process.getuid?.()}`, 'vm-dead');
-    const artifactsDir = join(base, 'dead-artifacts');
+  test('a machine whose process is gone is orphaned; terminate NAME reaps that one, --orphans the rest, finishing their artifacts', async () => {
     const { mkdir } = await import('node:fs/promises');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await mkdir(artifactsDir);
-    // PID 1's start time is never "1": the recorded owner is a process that no longer exists.
-    await writeFile(join(dir, 'owner'), '1 1\n');
-    await writeFile(join(dir, 'artifacts-dir'), `${artifactsDir}\n`);
-    await writeFile(join(dir, 'machine.json'), JSON.stringify(record({ name: 'dead', artifactsDir })));
+    const orphan = async (name: string) => {
+      const dir = join(base, `vitest-vmspawn-${process.getuid?.()}`, `vm-${name}`);
+      const artifactsDir = join(base, `${name}-artifacts`);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await mkdir(artifactsDir);
+      // PID 1's start time is never "1": the recorded owner is a process that no longer exists.
+      await writeFile(join(dir, 'owner'), '1 1\n');
+      await writeFile(join(dir, 'artifacts-dir'), `${artifactsDir}\n`);
+      await writeFile(join(dir, 'machine.json'), JSON.stringify(record({ name, artifactsDir })));
+      return { dir, artifactsDir };
+    };
+    const other = await orphan('other');
+    const { dir, artifactsDir } = await orphan('dead');
     expect((await runCommand(list, [], env)).stdout).toMatch(/^dead +vm-dead +orphaned /m);
     const exec1 = await runCommand(exec, ['dead', '--', 'true'], env);
     expect(exec1).toMatchObject({ code: 1, stderr: expect.stringContaining('is orphaned (its process is gone); vitest-vmspawn terminate --orphans ends it') });
+    expect(await runCommand(terminate, ['other'], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('terminated other: reaped (its process was gone)') });
+    expect(existsSync(other.dir)).toBe(false);
+    expect(existsSync(dir)).toBe(true);
     const reaped = await runCommand(terminate, ['--orphans'], env);
     expect(reaped.stdout).toBe('reaped dead (vm-dead, owner pid 1 gone)\n');
     expect(existsSync(dir)).toBe(false);
@@ -342,7 +350,7 @@ describe('commands and the registry on disk', () => {
     expect(await runCommand(exec, ['--', 'true'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('exec takes one NAME before --') });
     expect(await runCommand(shell, [], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('shell takes one NAME') });
     expect(await runCommand(journal, ['web', '-p', 'loud'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('-p/--priority "loud" is not a priority') });
-    expect(await runCommand(terminate, ['web', '--timeout', 'soon'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('--timeout "soon" is not a number of milliseconds') });
+    expect(await runCommand(terminate, ['web', '--timeout', 'soon'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('--timeout "soon" is not a number of seconds above 0 (e.g. --timeout 60)') });
     expect(await runCommand(terminate, ['web', '--orphans'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('--orphans takes no NAME') });
     expect(await runCommand(image, ['make'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('image needs the action build (got "make")') });
     expect(await runCommand(image, ['build', 'arm'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('image build takes one of default, uefi, all (got "arm")') });

@@ -6,7 +6,7 @@ import { readRegistry } from '../../registry/read-registry.js';
 import { terminateMachine } from '../../registry/terminate.js';
 import { findMachine, registryRoot, runReporting, UsageError } from '../machine-target.js';
 
-const USAGE = 'vitest-vmspawn terminate NAME [--timeout MS] | terminate --orphans';
+const USAGE = 'vitest-vmspawn terminate NAME [--timeout SECONDS] | terminate --orphans';
 
 export const command: CliCommand = {
   name: 'terminate',
@@ -15,7 +15,7 @@ export const command: CliCommand = {
 
 A machine belongs to the process that started it (a vitest worker, or run). terminate asks that
 process to shut the machine down: its test sees the machine end, and the artifacts are finished as on
-any shutdown. If it does not within --timeout (default 60000 ms), QEMU is ended with SIGTERM, then
+any shutdown. If it does not within --timeout seconds (default 60), QEMU is ended with SIGTERM, then
 everything the machine started with SIGKILL. A machine whose process is gone is reaped at once.
   --orphans   kill what runs of dead processes left and finish their artifacts (as the next test run would)
 Exit status: 0 when the machine is gone, 1 otherwise or when there is no such machine, 2 on a usage error.`,
@@ -42,10 +42,11 @@ Exit status: 0 when the machine is gone, 1 otherwise or when there is no such ma
         return 0;
       }
       if (positionals.length !== 1) throw new UsageError(`terminate takes one NAME, or --orphans (got ${positionals.length} arguments)`);
-      const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-      if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) {
-        throw new UsageError(`--timeout "${values.timeout}" is not a number of milliseconds (a whole number above 0)`);
+      const seconds = values.timeout === undefined ? undefined : Number(values.timeout);
+      if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && values.timeout!.trim() !== '')) {
+        throw new UsageError(`--timeout "${values.timeout}" is not a number of seconds above 0 (e.g. --timeout 60)`);
       }
+      const timeout = seconds === undefined ? undefined : Math.round(seconds * 1000);
       const { entry, root } = await findMachine(positionals[0]!, io);
       const name = entry.name ?? entry.id;
       const result = await terminateMachine(entry, root, { timeout, signal: io.signal, log: (line) => io.stderr.write(`${line}\n`) });
