@@ -73,13 +73,19 @@ export async function runCheck(options: RunCheckOptions): Promise<CheckReport> {
     facts.bootFailure = bootFailureOf(error);
   }
   if (vm) {
+    // Stopping the check (Ctrl-C) ends the machine; the inspection's commands then fail and the check rejects.
+    const running = vm;
+    const stopOnAbort = () => void running.kill().catch(() => undefined);
+    options.signal?.addEventListener('abort', stopOnAbort, { once: true });
     try {
       await inspect(vm, facts);
+      if (options.signal?.aborted) throw options.signal.reason;
       const powerOffStart = performance.now();
       await vm.shutdown();
       const exit = vm.summary.exit;
       if (exit) facts.powerOff = { exit, durationMs: performance.now() - powerOffStart, notifyAvailable: vm.notify.unavailable === undefined };
     } finally {
+      options.signal?.removeEventListener('abort', stopOnAbort);
       await vm.stop();
     }
   }

@@ -150,6 +150,10 @@ describe('the check command', () => {
     expect(stderr).toMatch(/^check: --ram: expected a number of bytes/m);
     expect(stderr).toMatch(/^--machine: expected a hostname-like name/m);
     expect(existsSync(artifacts)).toBe(false);
+    // Without an image: refused before the default image is looked for or built.
+    const defaultImage = await run(['--ram', '2X', '--artifacts', artifacts]);
+    expect(defaultImage).toMatchObject({ exitCode: 2, stderr: expect.stringMatching(/^check: --ram: expected a number of bytes/) });
+    expect(defaultImage.stderr).not.toContain('booting');
   });
 });
 

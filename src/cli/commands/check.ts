@@ -11,10 +11,11 @@ import { toJUnitXml } from '../../check/junit-report.js';
 import { runCheck } from '../../check/run-check.js';
 import { InvalidOptionsError } from '../../errors.js';
 import { defaultImage } from '../../image/default-image.js';
+import { Machine } from '../../machine/machine.js';
 import type { MachineOptions } from '../../options/machine-options.js';
 import { flagOfOption, parseCheckFlags, type CheckInvocation } from '../check/check-flags.js';
 import { UsageError } from '../usage-error.js';
-import { EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from '../command.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from '../command.js';
 
 /** Files `check` writes into the artifacts directory, beside the machine's own. */
 export const CHECK_REPORT_FILE = 'check-report.json';
@@ -68,10 +69,10 @@ export const command: CliCommand = {
     }
     const label = labelOf(invocation, io.cwd);
     const artifactsDir = resolve(io.cwd, invocation.artifactsDir ?? `vmspawn-check-${label}-${timestamp(new Date())}`);
-    const { machine, source } = await machineOf(invocation, io.cwd, artifactsDir, label);
-    if (!invocation.json) io.stderr.write(`check: booting ${source.kind === 'default-image' ? 'the default image' : source.path} (artifacts: ${artifactsDir})\n`);
     let report: CheckReport;
     try {
+      const { machine, source } = await machineOf(invocation, io.cwd, artifactsDir, label);
+      if (!invocation.json) io.stderr.write(`check: booting ${source.kind === 'default-image' ? 'the default image' : source.path} (artifacts: ${artifactsDir})\n`);
       report = await runCheck({ machine, source, allow: invocation.allow, signal: io.signal });
     } catch (error) {
       if (error instanceof InvalidOptionsError) {
@@ -79,8 +80,14 @@ export const command: CliCommand = {
       }
       throw error;
     }
-    await writeArtifacts(report, invocation, io.cwd);
+    // The verdict first: a file that cannot be written does not hide it.
     io.stdout.write(invocation.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckSummary(report));
+    try {
+      await writeArtifacts(report, invocation, io.cwd);
+    } catch (error) {
+      io.stderr.write(`check: could not write the report files (--artifacts, --junit): ${(error as Error).message}\n`);
+      return EXIT_FAILURE;
+    }
     return exitCodeOf(report);
   },
 };
@@ -106,6 +113,8 @@ async function machineOf(invocation: CheckInvocation, cwd: string, artifactsDir:
   const { source } = invocation;
   switch (source.kind) {
     case 'default-image': {
+      // Every flag is checked before the default image is built (which can take minutes the first time).
+      new Machine({ ...common, linux: "the default image's kernel", kernelArgs });
       const image = await defaultImage();
       return {
         machine: { ...common, ...image.initramfs, kernelArgs: [...image.initramfs.kernelArgs, ...kernelArgs] },
