@@ -25,6 +25,8 @@ export interface ConsolePlan {
   consoleSocket: string | undefined;
   /** Starts showing the console (call right before the machine starts). */
   attach(artifactsDir: string): AttachedConsole;
+  /** Removes what the plan made, when the machine is not started after all. */
+  discard(): Promise<void>;
 }
 
 const SIGNAL_HINT = 'Ctrl-C (SIGINT) or SIGTERM shuts it down.';
@@ -34,7 +36,7 @@ export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliI
   const never = new Promise<void>(() => {});
   switch (mode) {
     case 'headless':
-      return { consoleSocket: undefined, attach: () => ({ detached: never, stopHint: SIGNAL_HINT, stop: async () => {} }) };
+      return { consoleSocket: undefined, attach: () => ({ detached: never, stopHint: SIGNAL_HINT, stop: async () => {} }), discard: async () => {} };
     case 'read-only':
       return {
         consoleSocket: undefined,
@@ -42,6 +44,7 @@ export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliI
           const follower = followFile(join(artifactsDir, 'console.log'), (lines) => io.stdout.write(`${lines.join('\n')}\n`), 100);
           return { detached: never, stopHint: SIGNAL_HINT, stop: () => follower.stop() };
         },
+        discard: async () => {},
       };
     case 'interactive': {
       const directory = await mkdtemp(join(tmpdir(), 'vitest-vmspawn-console-'));
@@ -59,6 +62,7 @@ export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliI
             },
           };
         },
+        discard: () => rm(directory, { recursive: true, force: true }),
       };
     }
   }

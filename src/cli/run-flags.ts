@@ -88,6 +88,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
 /** The flag that sets an engine option, for error messages (`setCredential.x` → `--set-credential`). */
 export function flagOfOption(option: string): string | undefined {
   const key = option.split(/[.[]/)[0];
+  if (key === 'consoleSocket') return '--console=interactive';
   const flag = RUN_FLAGS.find((candidate) => Array.isArray(candidate.maps) && candidate.maps.includes(key as keyof MachineOptions));
   return flag && `--${flag.name}`;
 }

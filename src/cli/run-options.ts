@@ -142,6 +142,7 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
     }
   }
   if (state.listFirmware) return { action: 'list-firmware' };
+  if (options.initrd !== undefined && options.linux === undefined) throw new UsageError('--initrd needs --linux: the initrd is loaded with the kernel that --linux names.');
   if (state.tap) options.network = { tap: tapName(options.name ?? 'vm') };
   if (positionals.length > 0) options.kernelArgs = [...positionals];
   return {

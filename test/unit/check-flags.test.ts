@@ -78,32 +78,36 @@ describe('machine flags, as vmspawn names them', () => {
       '--kvm=no',
       '--vsock=yes',
       '--firmware',
-      'fw.json',
+      './fw.json',
       '--secure-boot=auto',
       '--tpm=off',
       '--set-credential=greeting:hello\\nworld',
       '--set-credential=path:C:\\\\x',
-    ]);
+    ], '/work');
     expect(machine).toEqual({
       name: 'ci-1',
       cpus: 2,
       ram: '2G',
       kvm: false,
-      vsock: 'auto',
-      firmware: 'fw.json',
+      vsock: 'kernel',
+      firmware: '/work/fw.json',
       secureBoot: 'auto',
       tpm: false,
       setCredential: { greeting: 'hello\nworld', path: 'C:\\x' },
     });
     expect(parseCheckFlags(['--vsock=user-space']).machine.vsock).toBe('user-space');
     expect(parseCheckFlags(['--vsock=no']).machine.vsock).toBe(false);
+    expect(parseCheckFlags(['--vsock=auto']).machine.vsock).toBe('auto');
   });
 
   test.each([
-    [['--cpus=0'], '--cpus: "0" is not a positive whole number (e.g. --cpus=2).'],
-    [['--cpus=1.5'], '--cpus: "1.5" is not a positive whole number'],
+    [['--cpus=many'], '--cpus=many: expected a number of CPUs (1 or more)'],
+    [['--cpus=1.5'], '--cpus=1.5: expected a number of CPUs'],
     [['--kvm=maybe'], '--kvm=maybe: expected yes, no or auto.'],
-    [['--vsock=vhost'], '--vsock: "vhost" is not accepted; use yes, no, auto, kernel or user-space.'],
+    [['--vsock=vhost'], '--vsock=vhost: expected'],
+    [['--firmware=fw.json'], '--firmware=fw.json: expected an absolute path, a path starting with ./, or list.'],
+    [['--firmware=list'], '--firmware=list lists the firmware with vitest-vmspawn firmware, not in a check.'],
+    [['--set-credential=a:1', '--set-credential=a:2'], 'duplicate credential "a"'],
     [['--tpm=2'], '--tpm=2: expected yes, no or auto.'],
     [['--set-credential=novalue'], '--set-credential=novalue: missing value'],
     [['--set-credential=x:bad\\q'], '--set-credential=x:bad\\q: \\q is not a'],
@@ -118,6 +122,8 @@ describe('machine flags, as vmspawn names them', () => {
     expect(flagOfOption('name')).toBe('--machine');
     expect(flagOfOption('image')).toBe('IMAGE');
     expect(flagOfOption('qemuBinary')).toBe('qemuBinary');
+    expect(flagOfOption('bootTimeout')).toBe('--timeout');
+    expect(flagOfOption('cpus')).toBe('--cpus');
   });
 });
 
@@ -139,7 +145,7 @@ describe('the check command', () => {
     expect(await run(['--cpus=many'])).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr: `check: --cpus: "many" is not a positive whole number (e.g. --cpus=2).\nRun 'vitest-vmspawn check --help' for the flags.\n`,
+      stderr: `check: --cpus=many: expected a number of CPUs (1 or more).\nRun 'vitest-vmspawn check --help' for the flags.\n`,
     });
   });
 

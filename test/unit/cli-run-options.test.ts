@@ -141,6 +141,7 @@ describe('bad flags fail naming the flag, before anything starts', () => {
     [['--bind-user-group=wheel'], '--bind-user-group is not supported'],
     [['--qemu-gui'], '--qemu-gui is not supported'],
     [['--register=maybe'], '--register=maybe: expected a boolean'],
+    [['--initrd=initrd.img'], '--initrd needs --linux'],
     [['--ssh-key-type=rsa'], '--ssh-key-type=rsa is not supported: the engine\'s SSH keys are ed25519'],
     [['--background=41'], '--background=41 is not supported'],
     [['--console=gui'], '--console=gui is not supported: machines run without a display'],

@@ -5,9 +5,9 @@
 import { parseArgs } from 'node:util';
 import { AllowPatternError, parseAllowPattern } from '../../check/allow-list.js';
 import type { JournalMatch } from '../../journal/journal-entry.js';
-import type { KvmSetting, MachineOptions, SecureBootSetting, TpmSetting, VsockSetting } from '../../options/machine-options.js';
-import { parseSetCredential } from '../credential-flags.js';
-import { parseTristateValue } from '../flag-values.js';
+import type { MachineOptions } from '../../options/machine-options.js';
+import { flagOfOption as runFlagOfOption } from '../run-flags.js';
+import { parseRunArguments } from '../run-options.js';
 import { UsageError } from '../usage-error.js';
 
 /** What the check boots. */
@@ -59,7 +59,7 @@ const OPTIONS = {
 } as const;
 
 /** Reads `argv` (the words after `check`); throws a UsageError naming the flag that is wrong. */
-export function parseCheckFlags(argv: readonly string[]): CheckInvocation {
+export function parseCheckFlags(argv: readonly string[], cwd: string = process.cwd()): CheckInvocation {
   const { values, positionals, tokens } = parseFlags(argv);
   const terminator = tokens.find((token) => token.kind === 'option-terminator')?.index;
   const before = tokens.flatMap((token) => (token.kind === 'positional' && (terminator === undefined || token.index < terminator) ? [token.value] : []));
@@ -75,11 +75,12 @@ export function parseCheckFlags(argv: readonly string[]): CheckInvocation {
     bootTimeoutMs: values.timeout === undefined ? undefined : timeoutMs(values.timeout),
     allow: allowList(values.allow ?? []),
     artifactsDir: artifactsDirOf(values),
-    machine: machineOptions(values, source),
+    machine: machineOptions(values, tokens, source, cwd),
   };
 }
 
 type Values = ReturnType<typeof parseFlags>['values'];
+type Tokens = ReturnType<typeof parseFlags>['tokens'];
 
 function parseFlags(argv: readonly string[]) {
   try {
@@ -107,36 +108,21 @@ function sourceOf(values: Values, positionals: string[]): CheckSource {
   return { kind: 'default-image' };
 }
 
-function machineOptions(values: Values, source: CheckSource): Partial<MachineOptions> {
-  const options: Partial<MachineOptions> = {};
+/** check's flags that set machine options: `run`'s, parsed by `run`'s own rules (one meaning for each flag). */
+const MACHINE_FLAGS = ['machine', 'cpus', 'ram', 'kvm', 'vsock', 'firmware', 'secure-boot', 'tpm', 'set-credential'] as const;
+
+function machineOptions(values: Values, tokens: Tokens, source: CheckSource, cwd: string): Partial<MachineOptions> {
+  const runArgv = tokens.flatMap((token) =>
+    token.kind === 'option' && (MACHINE_FLAGS as readonly string[]).includes(token.name) ? [`--${token.name}=${token.value ?? ''}`] : [],
+  );
+  const request = parseRunArguments(runArgv, { env: {}, cwd, interactiveTerminal: false });
+  if (request.action !== 'boot') throw new UsageError('--firmware=list lists the firmware with vitest-vmspawn firmware, not in a check.');
+  const options: Partial<MachineOptions> = { ...request.options };
   if (values.linux !== undefined && source.kind !== 'linux') {
     options.linux = values.linux;
     options.initrd = values.initrd ?? [];
   }
-  if (values.machine !== undefined) options.name = values.machine;
-  if (values.cpus !== undefined) options.cpus = positiveInteger('--cpus', values.cpus);
-  if (values.ram !== undefined) options.ram = nonEmpty('--ram', values.ram)!;
-  if (values.kvm !== undefined) options.kvm = parseTristateValue('--kvm', values.kvm) satisfies KvmSetting;
-  if (values.vsock !== undefined) options.vsock = vsockSetting(values.vsock);
-  if (values.firmware !== undefined) options.firmware = nonEmpty('--firmware', values.firmware)!;
-  if (values['secure-boot'] !== undefined) options.secureBoot = parseTristateValue('--secure-boot', values['secure-boot']) satisfies SecureBootSetting;
-  if (values.tpm !== undefined) options.tpm = parseTristateValue('--tpm', values.tpm) satisfies TpmSetting;
-  if (values['set-credential'] !== undefined) options.setCredential = Object.fromEntries(values['set-credential'].map((argument) => {
-      const { id, value } = parseSetCredential(argument);
-      return [id, value];
-    }));
   return options;
-}
-
-/** `--vsock=yes|no|auto` as vmspawn, and the engine's own `kernel` and `user-space`; `yes` lets the engine pick the transport. */
-function vsockSetting(value: string): VsockSetting {
-  if (value === 'kernel' || value === 'user-space') return value;
-  try {
-    const setting = parseTristateValue('--vsock', value);
-    return setting === true ? 'auto' : setting;
-  } catch {
-    throw new UsageError(`--vsock: ${JSON.stringify(value)} is not accepted; use yes, no, auto, kernel or user-space.`);
-  }
 }
 
 function allowList(patterns: string[]): CheckInvocation['allow'] {
@@ -161,11 +147,6 @@ function timeoutMs(value: string): number {
   return Math.round(seconds * 1000);
 }
 
-function positiveInteger(flag: string, value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`${flag}: ${JSON.stringify(value)} is not a positive whole number (e.g. ${flag}=2).`);
-  return Number(value);
-}
-
 function nonEmpty(flag: string, value: string | undefined): string | undefined {
   if (value === '') throw new UsageError(`${flag}: the value is empty.`);
   return value;
@@ -175,20 +156,9 @@ function emptyInvocation(): CheckInvocation {
   return { help: false, source: { kind: 'default-image' }, kernelArgs: [], json: false, junit: undefined, bootTimeoutMs: undefined, allow: { patterns: [], matches: [] }, artifactsDir: undefined, machine: {} };
 }
 
-const FLAG_OF_OPTION: Record<string, string> = {
-  linux: '--linux',
-  initrd: '--initrd',
+/** The options whose flag in check differs from run's. */
+const CHECK_FLAG_OF_OPTION: Record<string, string> = {
   image: 'IMAGE',
-  directory: '--directory',
-  cpus: '--cpus',
-  ram: '--ram',
-  kvm: '--kvm',
-  vsock: '--vsock',
-  firmware: '--firmware',
-  secureBoot: '--secure-boot',
-  tpm: '--tpm',
-  setCredential: '--set-credential',
-  name: '--machine',
   bootTimeout: '--timeout',
   artifactsDir: '--artifacts',
   kernelArgs: 'kernel arguments (after --)',
@@ -196,5 +166,5 @@ const FLAG_OF_OPTION: Record<string, string> = {
 
 /** The flag of a machine option the engine rejected (`setCredential.x` → `--set-credential`), or the option itself. */
 export function flagOfOption(option: string): string {
-  return FLAG_OF_OPTION[option.split('.')[0]!] ?? option;
+  return CHECK_FLAG_OF_OPTION[option.split('.')[0]!] ?? runFlagOfOption(option) ?? option;
 }

@@ -42,8 +42,9 @@ lines, boot time per stage and a clean power-off. Without an image, boots the pr
   --cpus N, --ram SIZE       Virtual CPUs (default 1) and memory (default 1G)
   --kvm BOOL|auto            Use KVM (default auto)
   --vsock BOOL|auto|kernel|user-space
-                             vsock transport (default auto; no: SSH over a private network)
-  --firmware PATH            UEFI firmware descriptor
+                             vsock transport (default auto; yes: kernel vsock, as vmspawn;
+                             no: SSH over a private network)
+  --firmware PATH            UEFI firmware descriptor (an absolute path or ./…)
   --secure-boot BOOL|auto    UEFI firmware with Secure Boot (default auto)
   --tpm BOOL|auto            Attach a software TPM (default auto)
   --set-credential ID:VALUE  Credential for the guest, C escapes in VALUE (repeatable)
@@ -58,7 +59,7 @@ export const command: CliCommand = {
   async run(argv: string[], io: CliIo): Promise<number> {
     let invocation: CheckInvocation;
     try {
-      invocation = parseCheckFlags(argv);
+      invocation = parseCheckFlags(argv, io.cwd);
     } catch (error) {
       if (error instanceof UsageError) return usageFailure(io, error.message);
       throw error;
@@ -104,7 +105,6 @@ async function machineOf(invocation: CheckInvocation, cwd: string, artifactsDir:
   const common: MachineOptions = {
     ...flags,
     ...(flags.linux === undefined ? {} : { linux: path(flags.linux), initrd: (typeof flags.initrd === 'string' ? [flags.initrd] : (flags.initrd ?? [])).map(path) }),
-    ...(flags.firmware === undefined ? {} : { firmware: path(flags.firmware) }),
     name: flags.name ?? machineName(label),
     artifactsDir,
     ...(invocation.bootTimeoutMs === undefined ? {} : { bootTimeout: invocation.bootTimeoutMs }),

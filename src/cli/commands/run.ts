@@ -72,9 +72,19 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   const artifactsDir = options.artifactsDir;
   const consolePlan = await planConsole(request.console, io);
   if (consolePlan.consoleSocket) options.consoleSocket = consolePlan.consoleSocket;
+  const discard = async () => {
+    await consolePlan.discard();
+    if (ownArtifactsDir) await rm(artifactsDir, { recursive: true, force: true });
+  };
   // The engine registers every machine as VMSPAWN_REGISTER says; the flag decides for this process.
   if (request.register !== undefined) process.env[REGISTER_ENV] = request.register ? 'yes' : 'no';
-  const machine = newMachine(options);
+  let machine: Machine;
+  try {
+    machine = newMachine(options);
+  } catch (error) {
+    await discard();
+    throw error;
+  }
   const console = consolePlan.attach(artifactsDir);
   status(`Booting ${name}; artifacts in ${artifactsDir}`);
   let exit: MachineExit;
@@ -90,7 +100,7 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
       await console.stop();
       return EXIT_FAILURE;
     }
-    const stopOnSignal = () => void vm.stop();
+    const stopOnSignal = () => void vm.stop().catch(() => undefined);
     io.signal.addEventListener('abort', stopOnSignal, { once: true });
     if (io.signal.aborted) stopOnSignal();
     try {
