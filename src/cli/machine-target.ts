@@ -3,7 +3,7 @@ import { EXIT_FAILURE, EXIT_USAGE, type CliIo } from './command.js';
 import { findEntry, type RegistryEntry } from '../registry/machine-record.js';
 import { readRegistry } from '../registry/read-registry.js';
 import { runtimeRoot } from '../host/runtime-dir.js';
-import { UsageError } from './usage-error.js';
+import { asUsageError, UsageError } from './usage-error.js';
 
 export { UsageError };
 
@@ -25,10 +25,10 @@ export async function findMachine(nameOrId: string, io: CliIo): Promise<{ entry:
 export async function runReporting(io: CliIo, command: string, usage: string, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
-  } catch (error) {
-    const parseError = String((error as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
-    if (error instanceof UsageError || parseError) {
-      io.stderr.write(`vitest-vmspawn ${command}: ${(error as Error).message}\nusage: ${usage}\n`);
+  } catch (thrown) {
+    const error = asUsageError(thrown);
+    if (error instanceof UsageError) {
+      io.stderr.write(`vitest-vmspawn ${command}: ${error.message}\nusage: ${usage}\n`);
       return EXIT_USAGE;
     }
     io.stderr.write(`vitest-vmspawn ${command}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -347,6 +347,10 @@ describe('commands and the registry on disk', () => {
   test('usage errors exit 2 and name the flag or argument', async () => {
     expect(await runCommand(list, ['--jsn'], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/vitest-vmspawn list: Unknown option '--jsn'[\s\S]*usage: vitest-vmspawn list \[--json\]/) });
     expect(await runCommand(exec, ['web'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('exec needs a command after -- (e.g. exec web -- uname -a)') });
+    // node's advice to put a '-' word after -- is wrong where -- starts the guest's command: it is cut.
+    const unknown = await runCommand(exec, ['--foo', 'web', '--', 'ls'], env);
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining("vitest-vmspawn exec: Unknown option '--foo'.\nusage:") });
+    expect(unknown.stderr).not.toContain('To specify');
     expect(await runCommand(exec, ['--', 'true'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('exec takes one NAME before --') });
     expect(await runCommand(shell, [], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('shell takes one NAME') });
     expect(await runCommand(journal, ['web', '-p', 'loud'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('-p/--priority "loud" is not a priority') });

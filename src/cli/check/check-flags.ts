@@ -8,7 +8,7 @@ import type { JournalMatch } from '../../journal/journal-entry.js';
 import type { MachineOptions } from '../../options/machine-options.js';
 import { flagOfOption as runFlagOfOption } from '../run-flags.js';
 import { parseRunArguments } from '../run-options.js';
-import { UsageError } from '../usage-error.js';
+import { asUsageError, UsageError } from '../usage-error.js';
 
 /** What the check boots. */
 export type CheckSource =
@@ -86,8 +86,7 @@ function parseFlags(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
-    // node's messages name the flag ("Unknown option '--rma'", "Option '--ram <value>' argument missing").
-    throw new UsageError(`${(error as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '')}.`.replace(/\.\.$/, '.'));
+    throw asUsageError(error);
   }
 }
 
