@@ -38,8 +38,9 @@ import { createTransport } from '../transport/create-transport.js';
 import type { VsockTransport } from '../transport/vsock-transport.js';
 import { readTail } from '../util/read-tail.js';
 import { reapAbandonedMachines, recordArtifactsDir } from './abandoned-machines.js';
-import { BootProgress, type BootStage } from './boot-progress.js';
+import { BootProgress } from './boot-progress.js';
 import type { BootSign } from './boot-signs.js';
+import type { StartOptions } from './machine.js';
 import { BootSignError, BootWatch } from './boot-watch.js';
 import { emergencyCause } from './emergency-causes.js';
 import { guestStopsWithin } from './guest-stopping.js';
@@ -61,7 +62,7 @@ const HELPER_READY_TIMEOUT_MS = 10_000;
 
 let reaped: Promise<unknown> | undefined;
 
-export async function bootMachine(requested: ResolvedMachineOptions, signal?: AbortSignal, onBootStage?: (stage: BootStage) => void): Promise<StartedMachine> {
+export async function bootMachine(requested: ResolvedMachineOptions, { signal, onBootStage, register }: StartOptions = {}): Promise<StartedMachine> {
   const options = { ...requested, uuid: requested.uuid ?? randomUUID() };
   // 1. Everything that can be wrong with the input or the host, before anything is spawned; then the KVM probe.
   const { qemuBinary, imageFormat, extraDriveFormats, kernelKind, firmware, tpm, directoryKernel } = await preflight(options, signal);
@@ -173,6 +174,7 @@ export async function bootMachine(requested: ResolvedMachineOptions, signal?: Ab
       ended: runtime.ended,
       log: (line) => log.info(line),
       writeRuntimeDir: (write) => runtime.writeRuntimeDir(write),
+      register,
     });
     return started;
   } catch (error) {

@@ -20,6 +20,12 @@ export interface StartOptions {
    * once each, in order, with the time since QEMU started.
    */
   onBootStage?: (stage: BootStage) => void;
+  /**
+   * Register the machine with systemd-machined (`machinectl list` shows it), as
+   * `systemd-vmspawn --register` does.
+   * @default the environment variable VMSPAWN_REGISTER (yes, no or auto); auto registers as root where machined runs
+   */
+  register?: boolean;
 }
 
 export class Machine {
@@ -36,7 +42,7 @@ export class Machine {
    * ssh-access.target active and the first SSH handshake done. Each call starts a new machine.
    */
   start(options: StartOptions = {}): Promise<StartedMachine> {
-    return bootMachine(this.options, options.signal, options.onBootStage);
+    return bootMachine(this.options, options);
   }
 }
 

@@ -21,6 +21,8 @@ const SERVICE = 'vitest-vmspawn';
 const BUS = ['org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager'] as const;
 
 export interface RegistrationHost {
+  /** The caller's choice (StartOptions.register, run's --register); it overrides the variable. */
+  setting?: boolean | undefined;
   env: NodeJS.ProcessEnv;
   /** The effective user id (0: root). */
   uid: number | undefined;
@@ -32,6 +34,7 @@ export type RegistrationDecision = { register: true; reason: string } | { regist
 
 /** Whether to register, and why (the reason is logged either way). */
 export function decideRegistration(host: RegistrationHost): RegistrationDecision {
+  if (host.setting !== undefined) return { register: host.setting, reason: `register: ${host.setting}` };
   const value = (host.env[REGISTER_ENV] ?? 'auto').trim().toLowerCase();
   if (['no', 'false', '0', 'off'].includes(value)) return { register: false, reason: `${REGISTER_ENV}=${value}` };
   const forced = ['yes', 'true', '1', 'on'].includes(value);

@@ -26,8 +26,8 @@ export interface MachinedRegistration {
   unregister(): Promise<void>;
 }
 
-export async function registerWithMachined(machine: MachinedMachine, env: NodeJS.ProcessEnv = process.env): Promise<MachinedRegistration> {
-  const decision = decideRegistration({ env, uid: process.getuid?.(), machinedRuns: machinedReachable() });
+export async function registerWithMachined(machine: MachinedMachine, setting?: boolean, env: NodeJS.ProcessEnv = process.env): Promise<MachinedRegistration> {
+  const decision = decideRegistration({ setting, env, uid: process.getuid?.(), machinedRuns: machinedReachable() });
   const none = { unregister: async () => undefined };
   if (!decision.register) return { outcome: `not registered with systemd-machined: ${decision.reason}`, ...none };
   const [tool, args] = existsSync(MACHINED_VARLINK) ? ['varlinkctl', varlinkctlRegisterArgs(machine)] : ['busctl', busctlRegisterArgs(machine)];

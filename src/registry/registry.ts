@@ -35,6 +35,8 @@ export interface Registration {
   log: (line: string) => void;
   /** Runs a write into the runtime directory unless the machine is ending; its removal waits for it (MachineRuntime.writeRuntimeDir). */
   writeRuntimeDir: <T>(write: () => Promise<T>) => Promise<T | undefined>;
+  /** Register with systemd-machined (StartOptions.register); undefined: as VMSPAWN_REGISTER says. */
+  register?: boolean | undefined;
 }
 
 interface Registered {
@@ -59,7 +61,7 @@ export async function registerMachine(vm: StartedMachine, registration: Registra
   }
 }
 
-async function register(vm: StartedMachine, { runtimeDir, transport, qemuPid, vsockCid, ended, log, writeRuntimeDir }: Registration): Promise<void> {
+async function register(vm: StartedMachine, { runtimeDir, transport, qemuPid, vsockCid, ended, log, writeRuntimeDir, register: registerWithMachinedSetting }: Registration): Promise<void> {
   const access = vm.sshAccess;
   const ssh = access ? await writeRuntimeDir(() => writeSshClientFiles(join(runtimeDir, SSH_DIR), vm.name, access)) : undefined;
   const record: MachineRecord = {
@@ -88,7 +90,7 @@ async function register(vm: StartedMachine, { runtimeDir, transport, qemuPid, vs
           kernelVsockCid: access?.kernelVsockCid,
           tcp: access?.tcp,
           sshPrivateKeyPath: ssh && join(runtimeDir, SSH_DIR, 'id_ed25519'),
-        });
+        }, registerWithMachinedSetting);
   if (machined) {
     log(machined.outcome);
     record.machined = machined.outcome;

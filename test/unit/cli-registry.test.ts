@@ -131,6 +131,9 @@ describe('systemd-machined registration', () => {
     expect(decideRegistration({ ...host, env: { VMSPAWN_REGISTER: 'no' } })).toMatchObject({ register: false });
     expect(decideRegistration({ ...host, uid: 1000, env: { VMSPAWN_REGISTER: 'yes' } })).toMatchObject({ register: true });
     expect(decideRegistration({ ...host, env: { VMSPAWN_REGISTER: 'maybe' } })).toMatchObject({ register: false, reason: expect.stringContaining('not one of yes, no, auto') });
+    // The caller's choice (run --register, StartOptions.register) wins over the variable.
+    expect(decideRegistration({ ...host, setting: false, env: { VMSPAWN_REGISTER: 'yes' } })).toEqual({ register: false, reason: 'register: false' });
+    expect(decideRegistration({ ...host, uid: 1000, setting: true })).toEqual({ register: true, reason: 'register: true' });
   });
 
   test('busctl RegisterMachine: name, the UUID as 16 bytes, service, class vm, leader, no root directory', () => {

@@ -11,7 +11,6 @@ import { defaultImage } from '../../image/default-image.js';
 import { Machine } from '../../machine/machine.js';
 import type { MachineExit, MachineSummary } from '../../machine/summary.js';
 import type { MachineOptions } from '../../options/machine-options.js';
-import { REGISTER_ENV } from '../../registry/machined-plan.js';
 import { machinedReachable } from '../../registry/machined-register.js';
 import { readRegistry } from '../../registry/read-registry.js';
 import { EXIT_FAILURE, EXIT_OK, type CliCommand, type CliIo } from '../command.js';
@@ -76,8 +75,6 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
     await consolePlan.discard();
     if (ownArtifactsDir) await rm(artifactsDir, { recursive: true, force: true });
   };
-  // The engine registers every machine as VMSPAWN_REGISTER says; the flag decides for this process.
-  if (request.register !== undefined) process.env[REGISTER_ENV] = request.register ? 'yes' : 'no';
   let machine: Machine;
   try {
     machine = newMachine(options);
@@ -89,7 +86,7 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   status(`Booting ${name}; artifacts in ${artifactsDir}`);
   let exit: MachineExit;
   try {
-    const vm = await machine.start({ signal: io.signal, onBootStage: (stage) => status(`  ${stage.label} after ${(stage.afterMs / 1000).toFixed(1)} s`) });
+    const vm = await machine.start({ signal: io.signal, onBootStage: (stage) => status(`  ${stage.label} after ${(stage.afterMs / 1000).toFixed(1)} s`), register: request.register });
     status(`${name} is up (${vm.accelerator}); ${console.stopHint}`);
     const machined = (await readRegistry()).find((entry) => entry.record?.uuid === vm.uuid)?.record?.machined;
     if (machined) status(`  ${machined}`);
