@@ -72,7 +72,8 @@ test('list, exec, shell and journal reach a machine a running test started; term
     'held.test.ts': `
       import { expect } from 'vitest';
       import { test } from 'vitest-vmspawn';
-      test.vm(${JSON.stringify(HELD)}, async ({ vm }) => {
+      // A name of its own: machines of other files, booting or running beside it, are named vm.
+      test.vm(${JSON.stringify(HELD)}, { name: 'cli-registry-held' }, async ({ vm }) => {
         const exit = await vm.waitForExit({ timeout: 280_000 });
         expect(exit.endedBy).toBe('shutdown');
       });
@@ -86,6 +87,7 @@ test('list, exec, shell and journal reach a machine a running test started; term
   try {
     const machine = await waitForHeldMachine(() => output, () => childEnded);
     const name = machine.name!;
+    expect(name).toBe('cli-registry-held');
     expect(machine).toMatchObject({ test: `held.test.ts > ${HELD}`, state: 'running' });
     expect(isRunning(machine.qemuPid)).toBe(true);
     machinedOutcome = machine.machined;
