@@ -28,7 +28,7 @@ export function checkFacts(overrides: Partial<CheckFacts> = {}): CheckFacts {
     },
     startedAt: new Date('2026-11-26T03:00:00.123Z'),
     durationMs: 21_000.4,
-    artifactsDir: '/work/art',
+    artifactsDir: '/project/art',
     allow: { patterns: [], matches: [] },
     stages: [
       { stage: 'qemu', label: 'QEMU started', afterMs: 0 },

@@ -83,14 +83,14 @@ describe('machine flags, as vmspawn names them', () => {
       '--tpm=off',
       '--set-credential=greeting:hello\\nworld',
       '--set-credential=path:C:\\\\x',
-    ], '/work');
+    ], '/project');
     expect(machine).toEqual({
       name: 'ci-1',
       cpus: 2,
       ram: '2G',
       kvm: false,
       vsock: 'kernel',
-      firmware: '/work/fw.json',
+      firmware: '/project/fw.json',
       secureBoot: 'auto',
       tpm: false,
       setCredential: { greeting: 'hello\nworld', path: 'C:\\x' },

@@ -46,7 +46,7 @@ describe('structure', () => {
     expect(healthy).toContain('<testcase classname="vitest-vmspawn.check" name="boot" time="15.000"/>');
     expect(healthy).toContain('<testcase classname="vitest-vmspawn.check" name="power-off" time="2.100"/>');
     expect(healthy).toContain('<property name="verdict" value="healthy"/>');
-    expect(healthy).toContain('<property name="artifactsDir" value="/work/art"/>');
+    expect(healthy).toContain('<property name="artifactsDir" value="/project/art"/>');
   });
 
   test('a degraded check: failures with their details, escaped', () => {

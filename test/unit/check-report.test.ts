@@ -156,7 +156,7 @@ describe('the report and its verdict', () => {
     expect(lines).toContain('  ✓ power-off: clean: shut down by shutdown(), EXIT_STATUS=0 in 2.1 s');
     expect(lines).toContain('Boot: kernel started 0.3 s · ready (READY=1) 14.2 s · SSH answered 15.0 s');
     expect(lines).toContain('systemd-analyze: kernel 1.2 s + userspace 10.4 s = 11.6 s; multi-user.target after 10.3 s in userspace');
-    expect(lines.at(-2)).toBe('Artifacts: /work/art');
+    expect(lines.at(-2)).toBe('Artifacts: /project/art');
     expect(formatCheckSummary(buildCheckReport(checkFacts())).split('\n')[0]).toBe('HEALTHY: the default image booted, ran and powered off cleanly.');
   });
 });

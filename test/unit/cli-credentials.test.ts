@@ -84,12 +84,12 @@ describe('--set-credential=ID:VALUE', () => {
 
 describe('--load-credential=ID:PATH', () => {
   test('a path with a slash is a file, relative to the current directory', () => {
-    expect(parseLoadCredential('key:/etc/secret', {}, '/work')).toEqual({ id: 'key', path: '/etc/secret' });
-    expect(parseLoadCredential('key:./secret', {}, '/work')).toEqual({ id: 'key', path: '/work/secret' });
-    expect(parseLoadCredential('key:dir/secret', {}, '/work')).toEqual({ id: 'key', path: '/work/dir/secret' });
+    expect(parseLoadCredential('key:/etc/secret', {}, '/project')).toEqual({ id: 'key', path: '/etc/secret' });
+    expect(parseLoadCredential('key:./secret', {}, '/project')).toEqual({ id: 'key', path: '/project/secret' });
+    expect(parseLoadCredential('key:dir/secret', {}, '/project')).toEqual({ id: 'key', path: '/project/dir/secret' });
   });
   test('a name without a slash is a credential passed to this command', () => {
-    expect(parseLoadCredential('key:outer', { CREDENTIALS_DIRECTORY: '/run/credentials/x.service' }, '/work')).toEqual({ id: 'key', path: '/run/credentials/x.service/outer' });
+    expect(parseLoadCredential('key:outer', { CREDENTIALS_DIRECTORY: '/run/credentials/x.service' }, '/project')).toEqual({ id: 'key', path: '/run/credentials/x.service/outer' });
   });
   test.each([
     ['key:outer', '$CREDENTIALS_DIRECTORY is not set; write ./outer for a file in the current directory.'],
@@ -97,6 +97,6 @@ describe('--load-credential=ID:PATH', () => {
     ['nopath', 'missing value; expected --load-credential=ID:PATH.'],
     ['a/b:./x', 'is not a valid credential name'],
   ])('%s fails: %s', (argument, message) => {
-    expect(() => parseLoadCredential(argument, {}, '/work')).toThrow(message);
+    expect(() => parseLoadCredential(argument, {}, '/project')).toThrow(message);
   });
 });

@@ -11,7 +11,7 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
   const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
   stdout.on('data', (chunk: Buffer) => chunks.stdout.push(chunk));
   stderr.on('data', (chunk: Buffer) => chunks.stderr.push(chunk));
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: {}, cwd: '/work', signal: new AbortController().signal };
+  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: {}, cwd: '/project', signal: new AbortController().signal };
   const code = await main(argv, io);
   return { code, stdout: Buffer.concat(chunks.stdout).toString(), stderr: Buffer.concat(chunks.stderr).toString() };
 }

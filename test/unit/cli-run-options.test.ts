@@ -11,7 +11,7 @@ import type { MachineExit } from '../../src/machine/summary.js';
 
 /** systemd-vmspawn's manual page (systemd's man/systemd-vmspawn.xml), kept as the reference of its flags. */
 const REFERENCE = readFileSync(new URL('reference/systemd-vmspawn.1.xml', import.meta.url), 'utf8');
-const context: RunContext = { env: {}, cwd: '/work', interactiveTerminal: false };
+const context: RunContext = { env: {}, cwd: '/project', interactiveTerminal: false };
 const parse = (...argv: string[]) => parseRunArguments(argv, context);
 const options = (...argv: string[]) => {
   const request = parse(...argv);
@@ -67,15 +67,15 @@ describe('flags → MachineOptions', () => {
 
   test('boot sources and paths, resolved against the current directory', () => {
     expect(options('-i', 'disk.raw', '--image-format=qcow2', '--linux=/boot/vmlinuz', '--initrd=a.cpio', '--initrd', '/b.cpio')).toEqual({
-      image: '/work/disk.raw', imageFormat: 'qcow2', linux: '/boot/vmlinuz', initrd: ['/work/a.cpio', '/b.cpio'],
+      image: '/project/disk.raw', imageFormat: 'qcow2', linux: '/boot/vmlinuz', initrd: ['/project/a.cpio', '/b.cpio'],
     });
-    expect(options('-D', 'tree', '-x')).toEqual({ directory: '/work/tree', ephemeral: true });
+    expect(options('-D', 'tree', '-x')).toEqual({ directory: '/project/tree', ephemeral: true });
     expect(parse('--linux=k')).toMatchObject({ defaultImage: false });
   });
 
   test('host configuration', () => {
     expect(options('--cpus=2', '--ram=2G', '--kvm=no', '--vsock=auto', '--vsock-cid=0x10', '--tpm=yes', '--tpm-state=state', '--discard-disk=off', '--secure-boot=auto', '-G', '4G', '--notify-ready=no')).toEqual({
-      cpus: 2, ram: '2G', kvm: false, vsock: 'auto', vsockCid: 16, tpm: true, tpmState: '/work/state', discardDisk: false, secureBoot: 'auto', growImage: '4G', notifyReady: false,
+      cpus: 2, ram: '2G', kvm: false, vsock: 'auto', vsockCid: 16, tpm: true, tpmState: '/project/state', discardDisk: false, secureBoot: 'auto', growImage: '4G', notifyReady: false,
     });
     expect(options('--tpm-state=off').tpmState).toBe('off');
     expect(options('--vsock-cid=7', '--vsock-cid=')).toEqual({});
@@ -97,12 +97,12 @@ describe('flags → MachineOptions', () => {
 
   test('identity, firmware, SMBIOS, mounts and drives', () => {
     expect(options('-M', 'web', '--uuid=0b9e0a4c-2d2e-4d39-8f4c-5a1a8c2f3d11', '--firmware=./fw.json', '-s', 'a=b', '--smbios11=c=d')).toEqual({
-      name: 'web', uuid: '0b9e0a4c-2d2e-4d39-8f4c-5a1a8c2f3d11', firmware: '/work/fw.json', smbios11: ['a=b', 'c=d'],
+      name: 'web', uuid: '0b9e0a4c-2d2e-4d39-8f4c-5a1a8c2f3d11', firmware: '/project/fw.json', smbios11: ['a=b', 'c=d'],
     });
     expect(options('-s', 'a=b', '--smbios11=').smbios11).toEqual([]);
     expect(options('--bind=/src:/dst', '--bind=rel', '--bind-ro=/ro')).toEqual({ bind: ['/src:/dst', 'rel'], bindReadOnly: ['/ro'] });
     expect(options('--extra-drive=a.img', '--extra-drive=/b.qcow2:qcow2', '--extra-drive=c:d', '--extra-drive=e:raw')).toEqual({
-      extraDrives: ['/work/a.img', { path: '/b.qcow2', format: 'qcow2' }, '/work/c:d', { path: '/work/e', format: 'raw' }],
+      extraDrives: ['/project/a.img', { path: '/b.qcow2', format: 'qcow2' }, '/project/c:d', { path: '/project/e', format: 'raw' }],
     });
   });
 
@@ -110,8 +110,8 @@ describe('flags → MachineOptions', () => {
     const request = parse('--set-credential=a:x\\ty', '--load-credential=b:./file', '--pass-ssh-key=no', '--ssh-key-type=ed25519', '--forward-journal=logs', '--console=read-only', '-q', '--register=no', '--background=', '--no-pager', '--', 'quiet', 'systemd.wants=x.service');
     expect(request).toEqual({
       action: 'boot',
-      options: { setCredential: { a: 'x\ty' }, loadCredential: { b: '/work/file' }, ssh: false, forwardJournal: true, kernelArgs: ['quiet', 'systemd.wants=x.service'] },
-      defaultImage: true, console: 'read-only', quiet: true, journalPath: '/work/logs', register: false,
+      options: { setCredential: { a: 'x\ty' }, loadCredential: { b: '/project/file' }, ssh: false, forwardJournal: true, kernelArgs: ['quiet', 'systemd.wants=x.service'] },
+      defaultImage: true, console: 'read-only', quiet: true, journalPath: '/project/logs', register: false,
     });
     expect(options('quiet', '--ram=1G').kernelArgs).toEqual(['quiet', '--ram=1G']);
     expect(parse('--register=yes')).toMatchObject({ register: true });
@@ -119,7 +119,7 @@ describe('flags → MachineOptions', () => {
   });
 
   test('additions: --artifacts-dir and --boot-timeout', () => {
-    expect(options('--artifacts-dir=out', '--boot-timeout=300')).toEqual({ artifactsDir: '/work/out', bootTimeout: 300_000 });
+    expect(options('--artifacts-dir=out', '--boot-timeout=300')).toEqual({ artifactsDir: '/project/out', bootTimeout: 300_000 });
   });
 
   test('--help, --version and --firmware=list win over booting', () => {
