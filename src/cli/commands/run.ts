@@ -109,7 +109,7 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
     await console.stop();
     // The host checks of start() (a missing file, too little memory) are usage errors too.
     if (error instanceof InvalidOptionsError) {
-      if (ownArtifactsDir) await rm(artifactsDir, { recursive: true, force: true });
+      await discard();
       throw optionsUsageError(error);
     }
     if (io.signal.aborted) {
