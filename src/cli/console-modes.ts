@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { followFile } from '../util/follow-file.js';
+import { BackgroundTinter } from './background-tint.js';
 import type { CliIo } from './command.js';
 import { attachInteractiveConsole } from './interactive-console.js';
 import type { ConsoleMode } from './run-options.js';
@@ -31,8 +32,11 @@ export interface ConsolePlan {
 
 const SIGNAL_HINT = 'Ctrl-C (SIGINT) or SIGTERM shuts it down.';
 
-/** What the machine needs for `mode`: for interactive, a console socket in a private (0700) directory. */
-export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliIo): Promise<ConsolePlan> {
+/**
+ * What the machine needs for `mode`: for interactive, a console socket in a private (0700) directory.
+ * `background` (an SGR colour, for interactive and read-only) tints the terminal while it shows the console.
+ */
+export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliIo, background?: string): Promise<ConsolePlan> {
   const never = new Promise<void>(() => {});
   switch (mode) {
     case 'headless':
@@ -41,8 +45,20 @@ export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliI
       return {
         consoleSocket: undefined,
         attach(artifactsDir) {
-          const follower = followFile(join(artifactsDir, 'console.log'), (lines) => io.stdout.write(`${lines.join('\n')}\n`), 100);
-          return { detached: never, stopHint: SIGNAL_HINT, stop: () => follower.stop() };
+          const tinter = background ? new BackgroundTinter(background) : undefined;
+          if (tinter) io.stdout.write(tinter.begin());
+          let ended = false;
+          const show = (text: string) => io.stdout.write(tinter ? tinter.write(Buffer.from(text)) : text);
+          const follower = followFile(join(artifactsDir, 'console.log'), (lines) => show(`${lines.join('\n')}\n`), 100);
+          return {
+            detached: never,
+            stopHint: SIGNAL_HINT,
+            async stop() {
+              await follower.stop();
+              if (tinter && !ended) io.stdout.write(tinter.end());
+              ended = true;
+            },
+          };
         },
         discard: async () => {},
       };
@@ -52,7 +68,7 @@ export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliI
       return {
         consoleSocket,
         attach() {
-          const console = attachInteractiveConsole(consoleSocket, io);
+          const console = attachInteractiveConsole(consoleSocket, io, background);
           return {
             detached: console.detached,
             stopHint: 'press Ctrl-] three times within a second to shut it down (SIGTERM does too).',

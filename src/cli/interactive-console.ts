@@ -4,6 +4,7 @@
  * reaches the guest; Ctrl-] three times within a second leaves, as in systemd's tools.
  */
 import { connect, type Socket } from 'node:net';
+import { BackgroundTinter } from './background-tint.js';
 import type { CliIo } from './command.js';
 
 const ESCAPE_BYTE = 0x1d; // Ctrl-]
@@ -34,9 +35,14 @@ export interface InteractiveConsole {
   stop(): Promise<void>;
 }
 
-/** Connects to `socketPath` as soon as QEMU listens there (retrying until `stop()`). */
-export function attachInteractiveConsole(socketPath: string, io: CliIo): InteractiveConsole {
+/**
+ * Connects to `socketPath` as soon as QEMU listens there (retrying until `stop()`); with `background`
+ * (an SGR colour), the terminal shows the console on that colour.
+ */
+export function attachInteractiveConsole(socketPath: string, io: CliIo, background?: string): InteractiveConsole {
+  const tinter = background ? new BackgroundTinter(background) : undefined;
   let socket: Socket | undefined;
+  let shown: NodeJS.ReadableStream | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
   let leave: () => void = () => {};
@@ -56,7 +62,9 @@ export function attachInteractiveConsole(socketPath: string, io: CliIo): Interac
       if (stdin.isTTY) stdin.setRawMode(true);
       stdin.on('data', onInput);
       stdin.resume();
-      attempt.pipe(io.stdout, { end: false });
+      if (tinter) io.stdout.write(tinter.begin());
+      shown = tinter ? attempt.pipe(tinter.stream()) : attempt;
+      shown.pipe(io.stdout, { end: false });
     });
     // Not listening yet (QEMU starts it): try again shortly, until the machine is up or gone.
     attempt.once('error', () => {
@@ -69,12 +77,14 @@ export function attachInteractiveConsole(socketPath: string, io: CliIo): Interac
   return {
     detached,
     async stop() {
+      if (stopped) return;
       stopped = true;
       clearTimeout(retry);
       stdin.off('data', onInput);
       if (stdin.isTTY) stdin.setRawMode(false);
       stdin.pause();
-      socket?.unpipe(io.stdout);
+      shown?.unpipe(io.stdout);
+      if (tinter && shown) io.stdout.write(tinter.end());
       socket?.destroy();
     },
   };

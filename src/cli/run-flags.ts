@@ -75,7 +75,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { name: 'ssh-key-type', takesValue: true, valueName: 'TYPE', help: 'Only ed25519, the engine\'s key type', maps: 'cli' },
   // Input/output
   { name: 'console', takesValue: true, valueName: 'MODE', help: 'interactive, read-only or headless (default: interactive on a terminal, else headless); not native, not gui', maps: 'cli' },
-  { name: 'background', takesValue: true, valueName: 'COLOR', help: 'Only empty (no colouring)', maps: 'cli' },
+  { name: 'background', takesValue: true, valueName: 'COLOR', help: 'Tint the terminal with this ANSI SGR background colour (41, 48;5;22, 48;2;R;G;B) while it shows the console; empty for none (default: a green tint of the terminal\'s own)', maps: 'cli' },
   { name: 'qemu-gui', takesValue: false, help: 'Not supported', maps: { unsupported: 'machines run without a display (-display none); use --console=interactive' } },
   // Credentials
   { name: 'set-credential', takesValue: true, valueName: 'ID:VALUE', help: 'Pass a credential; C-style escapes (\\n, \\x00, \\\\, …) in VALUE; repeatable', maps: ['setCredential'] },

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { ExtraDrive, MachineOptions } from '../options/machine-options.js';
+import { parseBackgroundColor } from './background-tint.js';
 import { parseSetCredential, parseLoadCredential } from './credential-flags.js';
 import { parseBooleanValue, parseIntegerValue, parseTristateValue } from './flag-values.js';
 import { parseCommandLine, type FlagOccurrence } from './flags.js';
@@ -30,6 +31,8 @@ export type RunRequest =
       journalPath: string | undefined;
       /** `--register`: register with systemd-machined (true), never (false), or as VMSPAWN_REGISTER says (undefined). */
       register: boolean | undefined;
+      /** `--background`: the console's SGR background colour, '' for none, undefined for the default tint. */
+      background: string | undefined;
     };
 
 export interface RunContext {
@@ -45,7 +48,7 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
   if (flags.some((flag) => flag.name === 'help')) return { action: 'help' };
   if (flags.some((flag) => flag.name === 'version')) return { action: 'version' };
   const options: MachineOptions = {};
-  const state = { console: undefined as ConsoleMode | undefined, quiet: false, journalPath: undefined as string | undefined, listFirmware: false, tap: false, register: undefined as boolean | undefined };
+  const state = { background: undefined as string | undefined, console: undefined as ConsoleMode | undefined, quiet: false, journalPath: undefined as string | undefined, listFirmware: false, tap: false, register: undefined as boolean | undefined };
   const path = (value: string) => (isAbsolute(value) ? value : resolve(context.cwd, value));
   const credentialIds = new Set<string>();
   const addCredential = (flag: FlagOccurrence, id: string) => {
@@ -120,9 +123,7 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
         if (!CONSOLE_MODES.includes(value as ConsoleMode)) throw new UsageError(`${named}=${value}: expected one of ${CONSOLE_MODES.join(', ')}.`);
         state.console = value as ConsoleMode;
         break;
-      case 'background':
-        if (value !== '') throw new UsageError(`${named}=${value} is not supported: run does not colour the terminal; use --background= (empty) or leave it out.`);
-        break;
+      case 'background': state.background = parseBackgroundColor(named, value); break;
       case 'set-credential': {
         const { id, value: credential } = parseSetCredential(value);
         addCredential(flag, id);
@@ -153,6 +154,7 @@ export function parseRunArguments(argv: readonly string[], context: RunContext):
     quiet: state.quiet,
     journalPath: state.journalPath,
     register: state.register,
+    background: state.background,
   };
 }
 

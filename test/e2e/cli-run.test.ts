@@ -3,7 +3,7 @@
  * image proves the flags reach the guest (a credential holding a unit, a kernel argument that starts
  * it), that the guest's exit status becomes the exit code, that --console=read-only streams the
  * console and that --forward-journal writes the journal; a second boot types into the console with
- * --console=interactive; a usage error exits 2 before anything starts.
+ * --console=interactive on a terminal, tinted with --background; a usage error exits 2 before anything starts.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -45,13 +45,20 @@ const ASK_UNIT = [
   'ExecStart=/bin/sh -c \'echo "exit status?"; read status; systemctl exit "$$status"\'',
 ].join('\\n');
 
-test('--console=interactive connects stdin and stdout to the serial console', async (context) => {
+/** `args` as one POSIX shell command line (for `script -c`). */
+const shellLine = (args: string[]) => args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+
+test('--console=interactive connects a terminal to the serial console, tinted by --background', async (context) => {
   context.skip(WITHOUT_VSOCK, NEEDS_VSOCK);
-  const child = execa('node', [
-    CLI, 'run', '--machine=cli-console', '--console=interactive', `--artifacts-dir=${join(workDir(), 'console')}`,
+  const run = [
+    'node', CLI, 'run', '--machine=cli-console', '--console=interactive', '--background=41', `--artifacts-dir=${join(workDir(), 'console')}`,
     `--set-credential=systemd.extra-unit.ask.service:${ASK_UNIT}`,
     '--', 'systemd.mask=serial-getty@ttyS0.service', 'systemd.wants=ask.service',
-  ], { reject: false, timeout: 200_000, stdin: 'pipe' });
+  ];
+  // A real terminal, as a user has: script(1) runs it on a pseudo-terminal and relays our pipes to it.
+  const child = execa('script', ['--quiet', '--return', '--command', shellLine(run), '/dev/null'], {
+    reject: false, timeout: 200_000, stdin: 'pipe', env: { TERM: 'xterm-256color', NO_COLOR: undefined, SYSTEMD_COLORS: undefined },
+  });
   let seen = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -62,7 +69,11 @@ test('--console=interactive connects stdin and stdout to the serial console', as
   });
   child.stdin!.write('7\r');
   const result = await child;
-  expect(result.exitCode, result.stderr).toBe(7);
+  expect(result.exitCode, result.stdout).toBe(7);
+  // The console's lines each start on the colour, erased to the line's end; the terminal is reset at the end.
+  const console = result.stdout.slice(result.stdout.indexOf('\x1b[41m\x1b[K'));
+  expect(console).toMatch(/\n\x1b\[41m\x1b\[K[^\n]*exit status\?/);
+  expect(console).toContain('\x1b[0m\x1b[J');
 });
 
 test('a usage error exits 2, names the flag and starts nothing', async () => {

@@ -111,11 +111,12 @@ describe('flags → MachineOptions', () => {
     expect(request).toEqual({
       action: 'boot',
       options: { setCredential: { a: 'x\ty' }, loadCredential: { b: '/project/file' }, ssh: false, forwardJournal: true, kernelArgs: ['quiet', 'systemd.wants=x.service'] },
-      defaultImage: true, console: 'read-only', quiet: true, journalPath: '/project/logs', register: false,
+      defaultImage: true, console: 'read-only', quiet: true, journalPath: '/project/logs', register: false, background: '',
     });
     expect(options('quiet', '--ram=1G').kernelArgs).toEqual(['quiet', '--ram=1G']);
     expect(parse('--register=yes')).toMatchObject({ register: true });
-    expect(parse()).toMatchObject({ register: undefined });
+    expect(parse()).toMatchObject({ register: undefined, background: undefined });
+    expect(parse('--background=48;2;0;64;0')).toMatchObject({ background: '48;2;0;64;0' });
   });
 
   test('additions: --artifacts-dir and --boot-timeout', () => {
@@ -143,7 +144,8 @@ describe('bad flags fail naming the flag, before anything starts', () => {
     [['--register=maybe'], '--register=maybe: expected a boolean'],
     [['--initrd=initrd.img'], '--initrd needs --linux'],
     [['--ssh-key-type=rsa'], '--ssh-key-type=rsa is not supported: the engine\'s SSH keys are ed25519'],
-    [['--background=41'], '--background=41 is not supported'],
+    [['--background=red'], '--background=red: expected an ANSI SGR background colour such as 41, 48;5;22 or 48;2;0;64;0, or nothing (--background=) for no colouring.'],
+    [['--background=41m\x1b[2J'], '--background=41m\x1b[2J: expected an ANSI SGR background colour'],
     [['--console=gui'], '--console=gui is not supported: machines run without a display'],
     [['--console=loud'], '--console=loud: expected one of interactive, read-only, headless.'],
     [['--console=native'], '--console=native is not supported: it gives QEMU\'s own monitor on the console'],

@@ -20,6 +20,7 @@ import { packageVersion } from '../version.js';
 import { flagOfOption } from '../run-flags.js';
 import { parseRunArguments } from '../run-options.js';
 import { runUsage } from '../run-usage.js';
+import { chooseConsoleBackground } from '../terminal-background.js';
 import { UsageError } from '../usage-error.js';
 
 export const command: CliCommand = {
@@ -69,7 +70,8 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   const ownArtifactsDir = options.artifactsDir === undefined;
   options.artifactsDir ??= await mkdtemp(join(tmpdir(), `vitest-vmspawn-${name}-`));
   const artifactsDir = options.artifactsDir;
-  const consolePlan = await planConsole(request.console, io);
+  const background = request.console === 'headless' ? undefined : await chooseConsoleBackground(request.background, io);
+  const consolePlan = await planConsole(request.console, io, background);
   if (consolePlan.consoleSocket) options.consoleSocket = consolePlan.consoleSocket;
   const discard = async () => {
     await consolePlan.discard();
