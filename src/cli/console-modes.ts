@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { followFile } from '../util/follow-file.js';
-import { BackgroundTinter } from './background-tint.js';
 import type { CliIo } from './command.js';
+import { ConsoleDecorator, type ConsoleDecoration } from './console-decorator.js';
 import { attachInteractiveConsole } from './interactive-console.js';
 import type { ConsoleMode } from './run-options.js';
 
@@ -34,9 +34,10 @@ const SIGNAL_HINT = 'Ctrl-C (SIGINT) or SIGTERM shuts it down.';
 
 /**
  * What the machine needs for `mode`: for interactive, a console socket in a private (0700) directory.
- * `background` (an SGR colour, for interactive and read-only) tints the terminal while it shows the console.
+ * A `decoration` (for interactive and read-only) gives the terminal a background colour and a window
+ * title while it shows the console.
  */
-export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliIo, background?: string): Promise<ConsolePlan> {
+export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliIo, decoration?: ConsoleDecoration): Promise<ConsolePlan> {
   const never = new Promise<void>(() => {});
   switch (mode) {
     case 'headless':
@@ -45,17 +46,17 @@ export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliI
       return {
         consoleSocket: undefined,
         attach(artifactsDir) {
-          const tinter = background ? new BackgroundTinter(background) : undefined;
-          if (tinter) io.stdout.write(tinter.begin());
+          const decorator = decoration ? new ConsoleDecorator(decoration) : undefined;
+          if (decorator) io.stdout.write(decorator.begin());
           let ended = false;
-          const show = (text: string) => io.stdout.write(tinter ? tinter.write(Buffer.from(text)) : text);
+          const show = (text: string) => io.stdout.write(decorator ? decorator.write(Buffer.from(text)) : text);
           const follower = followFile(join(artifactsDir, 'console.log'), (lines) => show(`${lines.join('\n')}\n`), 100);
           return {
             detached: never,
             stopHint: SIGNAL_HINT,
             async stop() {
               await follower.stop();
-              if (tinter && !ended) io.stdout.write(tinter.end());
+              if (decorator && !ended) io.stdout.write(decorator.end());
               ended = true;
             },
           };
@@ -68,7 +69,7 @@ export async function planConsole(mode: Exclude<ConsoleMode, 'native'>, io: CliI
       return {
         consoleSocket,
         attach() {
-          const console = attachInteractiveConsole(consoleSocket, io, background);
+          const console = attachInteractiveConsole(consoleSocket, io, decoration);
           return {
             detached: console.detached,
             stopHint: 'press Ctrl-] three times within a second to shut it down (SIGTERM does too).',

@@ -4,8 +4,8 @@
  * reaches the guest; Ctrl-] three times within a second leaves, as in systemd's tools.
  */
 import { connect, type Socket } from 'node:net';
-import { BackgroundTinter } from './background-tint.js';
 import type { CliIo } from './command.js';
+import { ConsoleDecorator, type ConsoleDecoration } from './console-decorator.js';
 
 const ESCAPE_BYTE = 0x1d; // Ctrl-]
 const ESCAPE_PRESSES = 3;
@@ -36,11 +36,11 @@ export interface InteractiveConsole {
 }
 
 /**
- * Connects to `socketPath` as soon as QEMU listens there (retrying until `stop()`); with `background`
- * (an SGR colour), the terminal shows the console on that colour.
+ * Connects to `socketPath` as soon as QEMU listens there (retrying until `stop()`); with a
+ * `decoration`, the terminal shows the console with that background colour and window title.
  */
-export function attachInteractiveConsole(socketPath: string, io: CliIo, background?: string): InteractiveConsole {
-  const tinter = background ? new BackgroundTinter(background) : undefined;
+export function attachInteractiveConsole(socketPath: string, io: CliIo, decoration?: ConsoleDecoration): InteractiveConsole {
+  const decorator = decoration ? new ConsoleDecorator(decoration) : undefined;
   let socket: Socket | undefined;
   let shown: NodeJS.ReadableStream | undefined;
   let stopped = false;
@@ -62,8 +62,8 @@ export function attachInteractiveConsole(socketPath: string, io: CliIo, backgrou
       if (stdin.isTTY) stdin.setRawMode(true);
       stdin.on('data', onInput);
       stdin.resume();
-      if (tinter) io.stdout.write(tinter.begin());
-      shown = tinter ? attempt.pipe(tinter.stream()) : attempt;
+      if (decorator) io.stdout.write(decorator.begin());
+      shown = decorator ? attempt.pipe(decorator.stream()) : attempt;
       shown.pipe(io.stdout, { end: false });
     });
     // Not listening yet (QEMU starts it): try again shortly, until the machine is up or gone.
@@ -84,7 +84,7 @@ export function attachInteractiveConsole(socketPath: string, io: CliIo, backgrou
       if (stdin.isTTY) stdin.setRawMode(false);
       stdin.pause();
       shown?.unpipe(io.stdout);
-      if (tinter && shown) io.stdout.write(tinter.end());
+      if (decorator && shown) io.stdout.write(decorator.end());
       socket?.destroy();
     },
   };

@@ -4,7 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { ExtraDrive, MachineOptions } from '../options/machine-options.js';
-import { parseBackgroundColor } from './background-tint.js';
+import { parseBackgroundColor } from './console-decorator.js';
 import { parseSetCredential, parseLoadCredential } from './credential-flags.js';
 import { parseBooleanValue, parseIntegerValue, parseTristateValue } from './flag-values.js';
 import { parseCommandLine, type FlagOccurrence } from './flags.js';

@@ -1,27 +1,12 @@
 /**
- * Which background colour `run` gives the console, if any: `--background=COLOR` as given, or by default
- * (no flag) a green tint of the terminal's own background, as systemd-vmspawn does. Only a terminal
- * gets colours, and only when the environment allows them (`NO_COLOR`, `SYSTEMD_COLORS`, `TERM=dumb`);
- * `SYSTEMD_TINT_BACKGROUND=no` turns the default tint off.
+ * The default console background of `run`, as systemd-vmspawn picks it: a green tint of the terminal's
+ * own background, which the terminal is asked for (OSC 11).
  */
-import type { CliIo } from './command.js';
 
 /** systemd-vmspawn's hue for the default tint (green). */
 export const DEFAULT_TINT_HUE = 130;
 /** How long the terminal has to answer the question for its background colour. */
 const QUERY_TIMEOUT_MS = 333;
-
-const FALSE_WORDS = ['0', 'no', 'n', 'false', 'f', 'off'];
-const TRUE_WORDS = ['1', 'yes', 'y', 'true', 't', 'on'];
-
-/** Whether colour sequences may be written to a terminal in this environment, as systemd decides it. */
-export function colorsAllowed(env: NodeJS.ProcessEnv): boolean {
-  const systemdColors = env.SYSTEMD_COLORS?.toLowerCase();
-  if (systemdColors !== undefined && FALSE_WORDS.includes(systemdColors)) return false;
-  if (systemdColors !== undefined && (TRUE_WORDS.includes(systemdColors) || ['16', '256', '24bit'].includes(systemdColors))) return true;
-  if (env.NO_COLOR !== undefined) return false;
-  return env.TERM !== undefined && env.TERM !== '' && env.TERM !== 'dumb';
-}
 
 /** An RGB colour, each component from 0 to 1. */
 export interface Rgb {
@@ -93,20 +78,4 @@ export async function queryTerminalBackground(stdin: NodeJS.ReadStream, stdout: 
     stdin.pause();
     stdin.setRawMode(wasRaw);
   }
-}
-
-/**
- * The background colour for the console of `run`: `background` as given (`''`: none), or, when it is
- * undefined, the default tint of the terminal's colour. Undefined: leave the terminal as it is.
- */
-export async function chooseConsoleBackground(background: string | undefined, io: Pick<CliIo, 'stdin' | 'stdout' | 'env'>): Promise<string | undefined> {
-  const stdout = io.stdout as NodeJS.WriteStream;
-  if (!stdout.isTTY || !colorsAllowed(io.env) || background === '') return undefined;
-  if (background !== undefined) return background;
-  const tint = io.env.SYSTEMD_TINT_BACKGROUND?.toLowerCase();
-  if (tint !== undefined && FALSE_WORDS.includes(tint)) return undefined;
-  const stdin = io.stdin as NodeJS.ReadStream;
-  if (!stdin.isTTY) return undefined;
-  const terminal = await queryTerminalBackground(stdin, stdout);
-  return terminal && tintColor(terminal);
 }

@@ -3,7 +3,8 @@
  * image proves the flags reach the guest (a credential holding a unit, a kernel argument that starts
  * it), that the guest's exit status becomes the exit code, that --console=read-only streams the
  * console and that --forward-journal writes the journal; a second boot types into the console with
- * --console=interactive on a terminal, tinted with --background; a usage error exits 2 before anything starts.
+ * --console=interactive on a terminal, tinted with --background and titled; a usage error exits 2 before
+ * anything starts.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -48,7 +49,7 @@ const ASK_UNIT = [
 /** `args` as one POSIX shell command line (for `script -c`). */
 const shellLine = (args: string[]) => args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
 
-test('--console=interactive connects a terminal to the serial console, tinted by --background', async (context) => {
+test('--console=interactive connects a terminal to the serial console, tinted by --background, titled with the machine', async (context) => {
   context.skip(WITHOUT_VSOCK, NEEDS_VSOCK);
   const run = [
     'node', CLI, 'run', '--machine=cli-console', '--console=interactive', '--background=41', `--artifacts-dir=${join(workDir(), 'console')}`,
@@ -74,6 +75,9 @@ test('--console=interactive connects a terminal to the serial console, tinted by
   const console = result.stdout.slice(result.stdout.indexOf('\x1b[41m\x1b[K'));
   expect(console).toMatch(/\n\x1b\[41m\x1b\[K[^\n]*exit status\?/);
   expect(console).toContain('\x1b[0m\x1b[J');
+  // The window title names the machine while the console shows; the terminal's own comes back.
+  expect(result.stdout).toMatch(/\x1b\[22;2t\x1b\]2;(🟢 )?Virtual Machine cli-console on [^\x07]+\x07/);
+  expect(result.stdout).toContain('\x1b[23;2t');
 });
 
 test('a usage error exits 2, names the flag and starts nothing', async () => {

@@ -21,7 +21,7 @@ test('read-only prints console.log as it grows, on the background colour', async
   const artifactsDir = await mkdtemp(join(tmpdir(), 'console-modes-'));
   await writeFile(join(artifactsDir, 'console.log'), 'first\r\n');
   const { io, written } = fakeIo();
-  const plan = await planConsole('read-only', io, '41');
+  const plan = await planConsole('read-only', io, { background: '41' });
   expect(plan.consoleSocket).toBeUndefined();
   const console = plan.attach(artifactsDir);
   await vi.waitFor(() => expect(written()).toContain('first'));
@@ -33,7 +33,7 @@ test('read-only prints console.log as it grows, on the background colour', async
 
 test('interactive relays the console socket both ways, tinted; Ctrl-] three times detaches', async () => {
   const { io, stdin, written } = fakeIo();
-  const plan = await planConsole('interactive', io, '48;5;22');
+  const plan = await planConsole('interactive', io, { background: '48;5;22', title: 'Virtual Machine vm' });
   const received: string[] = [];
   let guest: Socket | undefined;
   // QEMU's side: it listens only after a while; the console keeps trying until it does.
@@ -54,7 +54,9 @@ test('interactive relays the console socket both ways, tinted; Ctrl-] three time
     stdin.write(Buffer.from([0x1d, 0x1d, 0x1d]));
     await console.detached;
     await console.stop();
-    expect(written()).toBe('\x1b[48;5;22m\x1b[Klogin: \x1b[0;48;5;22m\r\x1b[48;5;22m\n\x1b[48;5;22m\x1b[K# \x1b[0m\x1b[J');
+    expect(written()).toBe(
+      '\x1b[48;5;22m\x1b[K\x1b[22;2t\x1b]2;Virtual Machine vm\x07login: \x1b[0;48;5;22m\r\x1b[48;5;22m\n\x1b[48;5;22m\x1b[K# \x1b[0m\x1b[J\x1b[23;2t',
+    );
     expect(received.join('')).toBe('root\r');
   } finally {
     server.close();

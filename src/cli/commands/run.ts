@@ -14,13 +14,13 @@ import type { MachineOptions } from '../../options/machine-options.js';
 import { machinedReachable } from '../../registry/machined-register.js';
 import { readRegistry } from '../../registry/read-registry.js';
 import { EXIT_FAILURE, EXIT_OK, type CliCommand, type CliIo } from '../command.js';
+import { chooseConsoleDecoration } from '../console-decoration.js';
 import { planConsole } from '../console-modes.js';
 import { copyJournal } from '../journal-copy.js';
 import { packageVersion } from '../version.js';
 import { flagOfOption } from '../run-flags.js';
 import { parseRunArguments } from '../run-options.js';
 import { runUsage } from '../run-usage.js';
-import { chooseConsoleBackground } from '../terminal-background.js';
 import { UsageError } from '../usage-error.js';
 
 export const command: CliCommand = {
@@ -70,8 +70,8 @@ async function boot(request: Extract<ReturnType<typeof parseRunArguments>, { act
   const ownArtifactsDir = options.artifactsDir === undefined;
   options.artifactsDir ??= await mkdtemp(join(tmpdir(), `vitest-vmspawn-${name}-`));
   const artifactsDir = options.artifactsDir;
-  const background = request.console === 'headless' ? undefined : await chooseConsoleBackground(request.background, io);
-  const consolePlan = await planConsole(request.console, io, background);
+  const decoration = request.console === 'headless' ? undefined : await chooseConsoleDecoration({ background: request.background, name }, io);
+  const consolePlan = await planConsole(request.console, io, decoration);
   if (consolePlan.consoleSocket) options.consoleSocket = consolePlan.consoleSocket;
   const discard = async () => {
     await consolePlan.discard();

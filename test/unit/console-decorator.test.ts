@@ -1,15 +1,16 @@
-/** `run --background`: the console's bytes on their way to the terminal, and the default tint's colour. */
+/** `run`'s console on a terminal: its bytes on their way there (background, title), the default tint, the decision. */
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { BackgroundTinter, parseBackgroundColor, resetsBackground } from '../../src/cli/background-tint.js';
-import { chooseConsoleBackground, colorsAllowed, hsvToRgb, parseBackgroundReply, queryTerminalBackground, tintColor } from '../../src/cli/terminal-background.js';
+import { chooseConsoleDecoration, colorsAllowed, emojiAllowed, windowTitle } from '../../src/cli/console-decoration.js';
+import { ConsoleDecorator, parseBackgroundColor, resetsBackground } from '../../src/cli/console-decorator.js';
+import { hsvToRgb, parseBackgroundReply, queryTerminalBackground, tintColor } from '../../src/cli/terminal-background.js';
 
 const SET = '\x1b[41m';
 const ERASE_LINE = '\x1b[K';
 
 /** Writes `chunks` through one tinter and returns everything the terminal would get. */
 function tint(...chunks: (string | Buffer)[]): string {
-  const tinter = new BackgroundTinter('41');
+  const tinter = new ConsoleDecorator({ background: '41' });
   return tinter.begin() + chunks.map((chunk) => tinter.write(Buffer.from(chunk)).toString('latin1')).join('') + tinter.end();
 }
 
@@ -48,7 +49,7 @@ describe('the tinted console', () => {
 
   test('every byte of the console arrives, in order, only with sequences added (UTF-8 split across chunks included)', () => {
     const text = Buffer.from('ünïcode ✓ line\r\n\x1b[0;32mOK\x1b[0m done\n\x1b]2;t\x07tail');
-    const tinter = new BackgroundTinter('48;5;22');
+    const tinter = new ConsoleDecorator({ background: '48;5;22' });
     const chunks = [text.subarray(0, 1), text.subarray(1, 9), text.subarray(9, 23), text.subarray(23)];
     const out = Buffer.concat(chunks.map((chunk) => tinter.write(chunk)));
     const added = /\x1b\[48;5;22m(\x1b\[K)?|;48;5;22(?=m)/g;
@@ -59,6 +60,47 @@ describe('the tinted console', () => {
   test('a CSI sequence longer than 64 bytes is passed on unexamined', () => {
     const long = `\x1b[${'1;'.repeat(40)}0m`;
     expect(tint(long)).toContain(long);
+  });
+});
+
+describe('the window title', () => {
+  const decorator = () => new ConsoleDecorator({ title: '🟢 Virtual Machine vm on host', titlePrefix: '🟢 ' });
+  const through = (...chunks: string[]) => {
+    const titled = decorator();
+    return titled.begin() + chunks.map((chunk) => titled.write(Buffer.from(chunk)).toString('utf8')).join('') + titled.end();
+  };
+
+  test("is set at the start, after saving the terminal's, and restored at the end; no colour without a background", () => {
+    expect(through('a\r\nb\x1b[0m')).toBe('\x1b[22;2t\x1b]2;🟢 Virtual Machine vm on host\x07a\r\nb\x1b[0m\x1b[23;2t');
+  });
+
+  test('a title the guest sets (OSC 0) is set again with the prefix, after BEL or ESC \\, also split across chunks', () => {
+    expect(through('\x1b]0;root@guest: ~\x07$ ')).toContain('\x1b]0;root@guest: ~\x07\x1b]0;🟢 root@guest: ~\x07$ ');
+    expect(through('\x1b]0;ünï\x1b\\$ ')).toContain('\x1b]0;ünï\x1b\\\x1b]0;🟢 ünï\x07$ ');
+    expect(through('\x1b]0;ro', 'ot\x1b', '\\$')).toContain('\x1b\\\x1b]0;🟢 root\x07$');
+  });
+
+  test('other OSC sequences and over-long titles pass unchanged', () => {
+    expect(through('\x1b]2;t\x07x')).toContain('\x1b]2;t\x07x\x1b[23;2t');
+    const long = `\x1b]0;${'t'.repeat(80)}\x07x`;
+    expect(through(long)).toContain(`${long}\x1b[23;2t`);
+  });
+
+  test('names the machine and the host, with the green dot where emoji show', () => {
+    expect(windowTitle('web', { LANG: 'C.UTF-8', TERM: 'xterm' }, 'ci')).toEqual({ title: '🟢 Virtual Machine web on ci', titlePrefix: '🟢 ' });
+    expect(windowTitle('web', { LANG: 'C', TERM: 'xterm' }, 'ci')).toEqual({ title: 'Virtual Machine web on ci', titlePrefix: undefined });
+    expect(windowTitle('web', { LANG: 'C', TERM: 'xterm' }, '')).toEqual({ title: 'Virtual Machine web', titlePrefix: undefined });
+  });
+
+  test.each([
+    [{ LANG: 'en_US.UTF-8', TERM: 'xterm' }, true],
+    [{ LC_ALL: 'C', LANG: 'en_US.UTF-8', TERM: 'xterm' }, false],
+    [{ LC_CTYPE: 'C.utf8', TERM: 'xterm' }, true],
+    [{ LANG: 'C.UTF-8', TERM: 'linux' }, false],
+    [{ LANG: 'C', SYSTEMD_EMOJI: 'yes' }, true],
+    [{ LANG: 'C.UTF-8', TERM: 'xterm', SYSTEMD_EMOJI: '0' }, false],
+  ])('emoji with %j: %s', (env, allowed) => {
+    expect(emojiAllowed(env)).toBe(allowed);
   });
 });
 
@@ -150,15 +192,18 @@ describe('asking the terminal', () => {
     expect(terminal.stdin.modes).toEqual([true, false]);
   });
 
-  test('the console background: as given, none, or the tint of what the terminal answers', async () => {
-    const env = { TERM: 'xterm' };
+  test('the decoration: the background as given, none, or the tint of what the terminal answers; the title', async () => {
+    const env = { TERM: 'xterm', LANG: 'C' };
     const dark = () => fakeTerminal('\x1b]11;rgb:0000/0000/0000\x07');
-    await expect(chooseConsoleBackground('41', { ...dark(), env })).resolves.toBe('41');
-    await expect(chooseConsoleBackground('', { ...dark(), env })).resolves.toBeUndefined();
-    await expect(chooseConsoleBackground(undefined, { ...dark(), env })).resolves.toBe('48;2;13;51;19');
-    await expect(chooseConsoleBackground(undefined, { ...dark(), env: { ...env, SYSTEMD_TINT_BACKGROUND: 'no' } })).resolves.toBeUndefined();
-    await expect(chooseConsoleBackground('41', { ...dark(), env: { ...env, NO_COLOR: '1' } })).resolves.toBeUndefined();
-    const pipe = { stdin: new PassThrough(), stdout: new PassThrough(), env };
-    await expect(chooseConsoleBackground('41', pipe)).resolves.toBeUndefined();
+    const title = expect.stringMatching(/^Virtual Machine web/);
+    const choose = (background: string | undefined, io: Parameters<typeof chooseConsoleDecoration>[1]) => chooseConsoleDecoration({ background, name: 'web' }, io);
+    await expect(choose('41', { ...dark(), env })).resolves.toEqual({ background: '41', title, titlePrefix: undefined });
+    await expect(choose('', { ...dark(), env })).resolves.toEqual({ title, titlePrefix: undefined });
+    await expect(choose(undefined, { ...dark(), env })).resolves.toMatchObject({ background: '48;2;13;51;19', title });
+    await expect(choose(undefined, { ...dark(), env: { ...env, SYSTEMD_TINT_BACKGROUND: 'no' } })).resolves.toEqual({ title, titlePrefix: undefined });
+    await expect(choose(undefined, { ...fakeTerminal(), env: { ...env, SYSTEMD_ADJUST_TERMINAL_TITLE: 'off' } })).resolves.toBeUndefined();
+    await expect(choose('41', { ...dark(), env: { ...env, SYSTEMD_ADJUST_TERMINAL_TITLE: 'off' } })).resolves.toEqual({ background: '41' });
+    await expect(choose('41', { ...dark(), env: { ...env, NO_COLOR: '1' } })).resolves.toBeUndefined();
+    await expect(choose('41', { stdin: new PassThrough(), stdout: new PassThrough(), env })).resolves.toBeUndefined();
   });
 });
