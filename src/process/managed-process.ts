@@ -130,9 +130,22 @@ export function liveManagedProcesses(): readonly ManagedProcess[] {
   return [...liveProcesses];
 }
 
-/** Kills every live child (managed processes and tools run by {@link runOwned}) at once, synchronously. */
-export function killAllManagedProcesses(): void {
-  for (const pid of [...[...liveProcesses].map((child) => child.pid), ...liveToolPids]) {
+/**
+ * Kills every live managed process (QEMU and its helpers) at once, synchronously. Tools run by
+ * {@link runOwned} are left to finish: they write artifacts (the native journal) from files that are
+ * complete, and they die with this process.
+ */
+export function killManagedProcesses(): void {
+  killPids([...liveProcesses].map((child) => child.pid));
+}
+
+/** Kills every live child, managed processes and tools, at once: this process is exiting. */
+function killAllChildren(): void {
+  killPids([...[...liveProcesses].map((child) => child.pid), ...liveToolPids]);
+}
+
+function killPids(pids: number[]): void {
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -152,12 +165,12 @@ export function onParentGone(onParentGone: () => void): void {
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once('exit', killAllManagedProcesses);
+  process.once('exit', killAllChildren);
   // A forked worker (vitest's default pool) learns of its parent's death through its IPC channel;
   // it is not killed with its parent, so its machines would live on.
   if (process.send) {
     process.once('disconnect', () => {
-      killAllManagedProcesses();
+      killManagedProcesses();
       for (const watcher of parentWatchers) watcher();
     });
   }

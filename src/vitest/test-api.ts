@@ -8,7 +8,7 @@ import { removeLiveRuntimeDirsSync } from '../host/runtime-dir.js';
 import { endLiveMachines } from '../machine/machine-runtime.js';
 import type { StartedMachine } from '../machine/started-machine.js';
 import type { MachineOptions } from '../options/machine-options.js';
-import { killAllManagedProcesses, onParentGone } from '../process/managed-process.js';
+import { killManagedProcesses, onParentGone } from '../process/managed-process.js';
 import { mergeMachineOptions } from './merge-options.js';
 import { describeDefaultsFor, setDescribeDefaults, type SuiteLike } from './shared-vm/describe-defaults.js';
 import { rejectUnknownTestOptions, rejectUnusableTimeout, splitTestOptions, type VitestTestOptions, type VmTestOptions } from './test-options.js';
@@ -83,7 +83,7 @@ let ending: Promise<void> | undefined;
 function endMachinesAndExit(code: number, timeoutMs: number): void {
   if (ending) return;
   const finished = endLiveMachines('abandoned', ABANDONED, timeoutMs);
-  killAllManagedProcesses();
+  killManagedProcesses();
   removeLiveRuntimeDirsSync();
   ending = finished.finally(() => process.exit(code));
 }
