@@ -8,12 +8,11 @@
 import { hostname } from 'node:os';
 import type { CliIo } from './command.js';
 import type { ConsoleDecoration } from './console-decorator.js';
+import { booleanWord } from './flag-values.js';
 import { queryTerminalBackground, tintColor } from './terminal-background.js';
 
-const FALSE_WORDS = ['0', 'no', 'n', 'false', 'f', 'off'];
-const TRUE_WORDS = ['1', 'yes', 'y', 'true', 't', 'on'];
-const isFalse = (value: string | undefined) => value !== undefined && FALSE_WORDS.includes(value.toLowerCase());
-const isTrue = (value: string | undefined) => value !== undefined && TRUE_WORDS.includes(value.toLowerCase());
+const isFalse = (value: string | undefined) => booleanWord(value) === false;
+const isTrue = (value: string | undefined) => booleanWord(value) === true;
 
 /** Whether colour and title sequences may be written to a terminal in this environment, as systemd decides it. */
 export function colorsAllowed(env: NodeJS.ProcessEnv): boolean {
