@@ -1,12 +1,25 @@
 /** `run --console=…`: how the console reaches the user, tinted with a background colour or not. */
-import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { expect, test, vi } from 'vitest';
+import { afterEach, expect, test, vi } from 'vitest';
 import type { CliIo } from '../../src/cli/command.js';
 import { planConsole } from '../../src/cli/console-modes.js';
+
+const artifactDirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(artifactDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** An artifacts directory holding `console.log` with `text`, removed after the test. */
+async function artifactsWithConsole(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'console-modes-'));
+  artifactDirs.push(dir);
+  await writeFile(join(dir, 'console.log'), text);
+  return dir;
+}
 
 function fakeIo() {
   const stdin = new PassThrough();
@@ -18,8 +31,7 @@ function fakeIo() {
 }
 
 test('read-only prints console.log as it grows, on the background colour', async () => {
-  const artifactsDir = await mkdtemp(join(tmpdir(), 'console-modes-'));
-  await writeFile(join(artifactsDir, 'console.log'), 'first\r\n');
+  const artifactsDir = await artifactsWithConsole('first\r\n');
   const { io, written } = fakeIo();
   const plan = await planConsole('read-only', io, { background: '41' });
   expect(plan.consoleSocket).toBeUndefined();
@@ -64,8 +76,7 @@ test('interactive relays the console socket both ways, tinted; Ctrl-] three time
 });
 
 test('without a background the console passes byte for byte', async () => {
-  const artifactsDir = await mkdtemp(join(tmpdir(), 'console-modes-'));
-  await writeFile(join(artifactsDir, 'console.log'), '\x1b[0mplain\r\n');
+  const artifactsDir = await artifactsWithConsole('\x1b[0mplain\r\n');
   const { io, written } = fakeIo();
   const console = (await planConsole('read-only', io)).attach(artifactsDir);
   await vi.waitFor(() => expect(written()).toContain('plain'));
