@@ -130,13 +130,18 @@ export function liveManagedProcesses(): readonly ManagedProcess[] {
   return [...liveProcesses];
 }
 
+/** How long tools may still run once this process is told to end: enough to finish an artifact, not to hold the end. */
+export const TOOL_GRACE_MS = 5_000;
+
 /**
  * Kills every live managed process (QEMU and its helpers) at once, synchronously. Tools run by
- * {@link runOwned} are left to finish: they write artifacts (the native journal) from files that are
- * complete, and they die with this process.
+ * {@link runOwned} get {@link TOOL_GRACE_MS} to finish: they write artifacts (the native journal)
+ * from files that are complete. One still running then is killed, so a hung tool cannot keep an
+ * ending process alive.
  */
 export function killManagedProcesses(): void {
   killPids([...liveProcesses].map((child) => child.pid));
+  setTimeout(() => killPids([...liveToolPids]), TOOL_GRACE_MS).unref();
 }
 
 /** Kills every live child, managed processes and tools, at once: this process is exiting. */
