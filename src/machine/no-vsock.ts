@@ -15,10 +15,12 @@ import { waitForSystemRunning } from './ssh-readiness.js';
 
 export { NO_VSOCK };
 
-/** Without vsock: reads the SSH forward's host port from QEMU and logs it. */
+/** Without vsock: reads the SSH forward's host port from QEMU and logs it, and when the guest's NIC comes up. */
 export async function attachTransport(transport: VsockTransport, qmp: QmpClient, log: (message: string) => void): Promise<void> {
   if (!(transport instanceof ControlNetworkTransport)) return;
-  const forward = await transport.attach(qmp);
+  const forward = await transport.attach(qmp, (probingMs) =>
+    log(`no vsock: the guest's control NIC is up (it answered the probe after ${(probingMs / 1000).toFixed(1)} s)`),
+  );
   log(`no vsock: SSH reaches the guest through ${forward.hostAddress}:${forward.host} (a private user-mode network)`);
 }
 

@@ -23,6 +23,8 @@ export const CONTROL_NETWORK = { net: '10.0.103.0', prefixLength: 24, host: '10.
 /** The netdev id, also the name `info usernet` lists its forwards under. */
 export const CONTROL_NETDEV_ID = 'vmspawnctl';
 export const CONTROL_GUEST_SSH_PORT = 22;
+/** A guest port where nothing listens (tcpmux, long unused), so that the guest's kernel resets a connection to it. */
+export const CONTROL_GUEST_PROBE_PORT = 1;
 
 export const CONTROL_NETWORK_CREDENTIAL = 'network.network.40-vitest-vmspawn-control';
 export const CONTROL_DROPIN_CREDENTIAL = 'systemd.unit-dropin.multi-user.target~vitest-vmspawn-control';
@@ -52,6 +54,7 @@ export function planControlNetwork(options: { uuid?: string | undefined; name: s
     `dhcpstart=${guest}`,
     'ipv6=off',
     `hostfwd=tcp:127.0.0.1:0-${guest}:${CONTROL_GUEST_SSH_PORT}`,
+    `hostfwd=tcp:127.0.0.1:0-${guest}:${CONTROL_GUEST_PROBE_PORT}`,
   ].join(',');
   return {
     qemuArgs: ['-netdev', netdev, '-device', `virtio-net-pci,netdev=${CONTROL_NETDEV_ID},mac=${mac},${pciAddress('controlNetwork')}`],

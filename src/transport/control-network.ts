@@ -7,20 +7,31 @@
 import { createConnection, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VmspawnError } from '../errors.js';
-import { CONTROL_GUEST_SSH_PORT, CONTROL_NETWORK } from '../plan/control-network-plan.js';
+import { CONTROL_GUEST_PROBE_PORT, CONTROL_GUEST_SSH_PORT, CONTROL_NETWORK } from '../plan/control-network-plan.js';
 import { parseUsernetForwards, type ForwardedPort } from '../process/port-forwards.js';
 import type { QmpClient } from '../process/qmp-client.js';
+import { NicProbe } from './nic-probe.js';
 import type { ConnectOptions, VsockListener, VsockTransport } from './vsock-transport.js';
 
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
 /**
- * QEMU accepts on the host port at once, but while the guest's NIC is not configured its SYN goes
- * unanswered and QEMU retries it with a growing backoff, and a loaded guest may take seconds to
- * start sshd for an answered one. So an attempt is never cut short: every 2 s without an answer
- * another one starts beside it (a fresh SYN finds a NIC that came up meanwhile), and the first to
- * hear sshd wins; the others are closed.
+ * QEMU accepts on the host port at once and only then sends the guest a SYN, which goes unanswered
+ * while the guest's NIC is not configured, and a loaded guest may take seconds to start sshd for an
+ * answered one. So an attempt is never cut short, and none is made before the NIC answered the
+ * probe (src/transport/nic-probe.ts): QEMU would keep its SYN and deliver it once the NIC is up,
+ * starting an sshd for nothing. A guest whose firewall drops the probe's port never answers it:
+ * after this long without an answer, each connect also makes one attempt at once, whose SYN QEMU
+ * resends until sshd answers.
  */
-const NEXT_ATTEMPT_MS = 2_000;
+const PROBE_TRUST_MS = 45_000;
+
+/** Timings, replaceable for tests. */
+export interface ControlNetworkTimings {
+  /** Milliseconds between probe connections while the NIC has not answered. */
+  probeIntervalMs?: number;
+  /** Milliseconds without a probe answer after which SSH is tried anyway. */
+  probeTrustMs?: number;
+}
 
 /** Why the parts vsock carries are missing, as errors, the handle and summary.json say it. */
 export const NO_VSOCK = 'unavailable: no vsock';
@@ -29,18 +40,27 @@ export class ControlNetworkTransport implements VsockTransport {
   readonly description = 'no vsock: SSH over a private user-mode network';
   readonly deliversHalfClose = true;
   #forward: ForwardedPort | undefined;
+  #probe: NicProbe | undefined;
+
+  constructor(private readonly timings: ControlNetworkTimings = {}) {}
 
   /** The host end of the SSH forward, once QEMU bound it. */
   get forward(): ForwardedPort | undefined {
     return this.#forward;
   }
 
-  /** Reads the host port QEMU bound for the control network's SSH forward. */
-  async attach(qmp: QmpClient): Promise<ForwardedPort> {
+  /**
+   * Reads the host ports QEMU bound for the control network's SSH and probe forwards; `onNicAnswered`
+   * hears each time the probe finds the guest's NIC up.
+   */
+  async attach(qmp: QmpClient, onNicAnswered?: (probingMs: number) => void): Promise<ForwardedPort> {
     const text = await qmp.execute<string>('human-monitor-command', { 'command-line': 'info usernet' });
-    const forward = parseUsernetForwards(text, CONTROL_NETWORK.guest).find((entry) => entry.guest === CONTROL_GUEST_SSH_PORT);
-    if (!forward) throw new VmspawnError(`QEMU does not list the control network's SSH forward in "info usernet":\n${text}`);
+    const forwards = parseUsernetForwards(text, CONTROL_NETWORK.guest);
+    const forward = forwards.find((entry) => entry.guest === CONTROL_GUEST_SSH_PORT);
+    const probe = forwards.find((entry) => entry.guest === CONTROL_GUEST_PROBE_PORT);
+    if (!forward || !probe) throw new VmspawnError(`QEMU does not list the control network's SSH and probe forwards in "info usernet":\n${text}`);
     this.#forward = forward;
+    this.#probe = new NicProbe(probe, { intervalMs: this.timings.probeIntervalMs, onAnswered: onNicAnswered });
     return forward;
   }
 
@@ -59,24 +79,31 @@ export class ControlNetworkTransport implements VsockTransport {
       );
     }
     if (!forward) return Promise.reject(new VmspawnError('Cannot connect to the guest: QEMU has not reported the SSH forward yet.'));
+    const probe = this.#probe!;
     const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
     return new Promise<Duplex>((resolve, reject) => {
       const pending = new Set<Socket>();
+      const stopWaiting = new AbortController();
       let settled = false;
-      const finish = (outcome: { socket: Socket } | { error: string }) => {
+      const finish = (outcome: { socket: Socket } | { error: string; unanswered?: boolean }) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        clearInterval(nextAttempt);
+        stopWaiting.abort();
         options.signal?.removeEventListener('abort', onAbort);
         for (const socket of pending) {
           socket.removeAllListeners('readable');
           if (!('socket' in outcome) || socket !== outcome.socket) socket.destroy();
         }
         if ('socket' in outcome) return resolve(outcome.socket);
-        reject(new VmspawnError(`Cannot connect to guest port ${port} through ${forward.hostAddress}:${forward.host}: ${outcome.error}`));
+        // Nothing at all came back from a NIC that had answered: it may be down again (a reboot), to be probed afresh.
+        if (outcome.unanswered && pending.size > 0 && probe.answered) probe.forget();
+        const unanswered = probe.unansweredFor;
+        const probeSaid = unanswered > 0 ? ` (the guest's control NIC has not answered for ${(unanswered / 1000).toFixed(1)} s)` : '';
+        reject(new VmspawnError(`Cannot connect to guest port ${port} through ${forward.hostAddress}:${forward.host}: ${outcome.error}${probeSaid}`));
       };
       const attempt = () => {
+        if (settled) return;
         const socket = createConnection({ host: forward.hostAddress, port: forward.host });
         pending.add(socket);
         // Paused mode ('readable'), so that the stream is handed over neither flowing nor paused.
@@ -98,11 +125,13 @@ export class ControlNetworkTransport implements VsockTransport {
         socket.once('error', (error: Error) => gone(error.message));
       };
       const onAbort = () => finish({ error: 'aborted' });
-      const timer = setTimeout(() => finish({ error: `no answer within ${timeout} ms` }), timeout);
-      const nextAttempt = setInterval(attempt, NEXT_ATTEMPT_MS);
+      const timer = setTimeout(() => finish({ error: `no answer within ${timeout} ms`, unanswered: true }), timeout);
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      attempt();
+      if (!probe.answered && probe.unansweredFor >= (this.timings.probeTrustMs ?? PROBE_TRUST_MS)) attempt();
+      // Once the NIC answered (at once when it did before); an attempt made before may wait for QEMU
+      // to resend its SYN, while a fresh one is answered at once.
+      probe.waitForAnswer(stopWaiting.signal).then(attempt, () => undefined);
     });
   }
 }

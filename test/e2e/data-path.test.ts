@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExecConnectionLostError } from '../../src/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
-import { image, NEEDS_VSOCK, useWorkDir, WITHOUT_VSOCK } from './helpers.js';
+import { CORE_BOOT_TIMEOUT, image, NEEDS_VSOCK, useWorkDir, WITHOUT_VSOCK } from './helpers.js';
 
 const workDir = useWorkDir('vmspawn-data-');
 const KiB = 1024;
@@ -32,6 +32,7 @@ describe('the data path of a booted machine', () => {
     const { initramfs } = await image();
     vm = await new Machine({
       ...initramfs,
+      bootTimeout: CORE_BOOT_TIMEOUT,
       name: 'data-path',
       artifactsDir: join(workDir(), 'artifacts'),
       setCredential: {

@@ -12,7 +12,7 @@ import { ExecAbortedError, ExecError } from '../../src/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
 import { GuestFileError } from '../../src/ssh/sftp-transfer.js';
-import { image, useWorkDir } from './helpers.js';
+import { CORE_BOOT_TIMEOUT, image, useWorkDir } from './helpers.js';
 
 const workDir = useWorkDir('vmspawn-guest-io-');
 const MACHINE = 'e2e-guest-io';
@@ -37,7 +37,7 @@ describe('talking to the guest', () => {
 
   beforeAll(async () => {
     const { initramfs } = await image();
-    vm = await new Machine({ ...initramfs, name: MACHINE, artifactsDir: join(workDir(), 'artifacts') }).start();
+    vm = await new Machine({ ...initramfs, name: MACHINE, artifactsDir: join(workDir(), 'artifacts'), bootTimeout: CORE_BOOT_TIMEOUT }).start();
   });
 
   afterAll(async () => {

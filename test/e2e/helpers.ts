@@ -68,3 +68,10 @@ export function runtimeDirOf(qemuPid: number): string | undefined {
  */
 export const WITHOUT_VSOCK = process.env.VMSPAWN_VSOCK === 'none';
 export const NEEDS_VSOCK = 'needs vsock (VMSPAWN_VSOCK=none): notify messages, EXIT_STATUS and vsock streams are unavailable';
+
+/**
+ * The boot timeout of the core files' own machines: the default (120 s), and twice that without
+ * vsock, where readiness and the journal go over SSH and a boot beside another under TCG was seen
+ * to pass 120 s in CI.
+ */
+export const CORE_BOOT_TIMEOUT = WITHOUT_VSOCK ? 240_000 : 120_000;

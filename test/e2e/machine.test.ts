@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { ExecAbortedError, ExecError } from '../../src/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
-import { image, machineProcesses, NEEDS_VSOCK, useWorkDir, WITHOUT_VSOCK } from './helpers.js';
+import { CORE_BOOT_TIMEOUT, image, machineProcesses, NEEDS_VSOCK, useWorkDir, WITHOUT_VSOCK } from './helpers.js';
 
 const workDir = useWorkDir('vmspawn-e2e-');
 
@@ -34,6 +34,7 @@ describe('a booted machine', () => {
     await writeFile(secretFile, 'loaded from a file\n');
     vm = await new Machine({
       ...initramfs,
+      bootTimeout: CORE_BOOT_TIMEOUT,
       initrd: [...initramfs.initrd, await initrdWithFile('etc/extra-initrd/marker', 'from the second initrd\n')],
       name: 'e2e-machine',
       artifactsDir: join(workDir(), 'artifacts'),
@@ -153,7 +154,7 @@ test('systemctl exit 42 in the guest yields exit status 42 and no process is lef
   context.skip(WITHOUT_VSOCK, NEEDS_VSOCK);
   const { initramfs } = await image();
   const artifactsDir = join(workDir(), 'exit-42');
-  const vm = await new Machine({ ...initramfs, artifactsDir }).start();
+  const vm = await new Machine({ ...initramfs, artifactsDir, bootTimeout: CORE_BOOT_TIMEOUT }).start();
   const processes = vm.summary.processes;
   await vm.exec('systemctl exit 42', { reject: false });
   const exit = await vm.waitForExit({ timeout: 60_000 });

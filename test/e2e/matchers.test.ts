@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
-import { image } from './helpers.js';
+import { CORE_BOOT_TIMEOUT, image } from './helpers.js';
 
 /** The failure message of an assertion that must fail. */
 function failureOf(assertion: () => void): string {
@@ -23,7 +23,7 @@ describe('matchers on a booted machine', () => {
   let vm: StartedMachine;
 
   beforeAll(async () => {
-    vm = await new Machine({ ...(await image()).initramfs, name: 'e2e-matchers' }).start();
+    vm = await new Machine({ ...(await image()).initramfs, name: 'e2e-matchers', bootTimeout: CORE_BOOT_TIMEOUT }).start();
   });
   afterAll(async () => {
     await vm?.stop();

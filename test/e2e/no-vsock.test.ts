@@ -1,8 +1,9 @@
 /**
  * A machine without vsock (`vsock: false`), on one boot of the default image: SSH over the private
- * control network carries exec (several MiB, checksummed), readiness and the journal (from the
- * kernel's first line on, into the same journal, matchers and artifacts); units are awaited over
- * SSH; notify messages say they are unavailable; the shutdown is clean and leaves no process.
+ * control network, reached once the guest's NIC answers a probe, carries exec (several MiB,
+ * checksummed), readiness and the journal (from the kernel's first line on, into the same journal,
+ * matchers and artifacts); units are awaited over SSH; notify messages say they are unavailable;
+ * the shutdown is clean and leaves no process.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -18,7 +19,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const test = useVm({
   vsock: false,
   name: 'e2e-no-vsock',
-  // Without vsock a boot under TCG takes 50–75 s alone (the control NIC comes up late); beside other
+  // Without vsock a boot under TCG takes 45–50 s alone (the control NIC comes up late); beside other
   // guests on two cores it can pass the default 120 s.
   bootTimeout: 240_000,
   setCredential: {
@@ -42,6 +43,10 @@ test('start() resolved once systemd said the boot finished, over SSH, with no vs
   const routes = (await vm.exec('cat /proc/net/route')).stdout.split('\n').map((line) => line.split('\t')[1]);
   expect(routes).toContain('0067000A');
   expect(routes).not.toContain('00000000');
+  // Until the NIC was up the engine probed guest port 1, not SSH: sshd started for the engine's own
+  // connections (the first, the journal stream's), not once more for each attempt QEMU held back.
+  expect(await readFile(join(vm.artifactsDir, 'vmspawn.log'), 'utf8')).toMatch(/the guest's control NIC is up \(it answered the probe after \d+\.\d s\)/);
+  expect(vm.journal.entries({ identifier: 'systemd', message: /^Started sshd@/ }).length).toBeLessThanOrEqual(3);
   // systemd.ssh_auto=no: the generator does not try the vsock module that has no device.
   expect(vm.journal.entries({ priority: 'err' }).map((entry) => entry.message)).not.toContainEqual(expect.stringContaining('AF_VSOCK'));
 });

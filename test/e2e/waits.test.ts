@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import type { StartedMachine } from '../../src/machine/started-machine.js';
 import { MachineEndedWhileWaitingError, MachineWaitTimeoutError, UnitFailedError } from '../../src/machine/waits/wait-errors.js';
-import { image, useWorkDir } from './helpers.js';
+import { CORE_BOOT_TIMEOUT, image, useWorkDir } from './helpers.js';
 
 const workDir = useWorkDir('vmspawn-waits-');
 
@@ -28,6 +28,7 @@ describe('waits on a booted machine', () => {
     const { initramfs } = await image();
     vm = await new Machine({
       ...initramfs,
+      bootTimeout: CORE_BOOT_TIMEOUT,
       name: 'e2e-waits',
       artifactsDir: join(workDir(), 'artifacts'),
       setCredential: {

@@ -1,4 +1,5 @@
-import { PassThrough } from 'node:stream';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { PassThrough, type Duplex } from 'node:stream';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +79,7 @@ describe('the control network plan', () => {
     expect(qemu.args.join(' ')).not.toContain('vsock');
     const netdevs = valuesOf(qemu.args, '-netdev');
     expect(netdevs).toEqual([
-      'user,id=vmspawnctl,restrict=on,net=10.0.103.0/24,host=10.0.103.2,dhcpstart=10.0.103.15,ipv6=off,hostfwd=tcp:127.0.0.1:0-10.0.103.15:22',
+      'user,id=vmspawnctl,restrict=on,net=10.0.103.0/24,host=10.0.103.2,dhcpstart=10.0.103.15,ipv6=off,hostfwd=tcp:127.0.0.1:0-10.0.103.15:22,hostfwd=tcp:127.0.0.1:0-10.0.103.15:1',
     ]);
     expect(valuesOf(qemu.args, '-device')).toContainEqual(`virtio-net-pci,netdev=vmspawnctl,mac=${vsock.control!.mac},addr=0x8`);
   });
@@ -127,6 +128,7 @@ describe('the forwarded SSH port', () => {
   const usernet = [
     'Hub -1 (vmspawnctl):',
     '  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ',
+    '  TCP[HOST_FORWARD]  14       127.0.0.1 41236     10.0.103.15     1     0     0',
     '  TCP[HOST_FORWARD]  13       127.0.0.1 41235     10.0.103.15    22     0     0',
     'Hub -1 (net0):',
     '  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ',
@@ -134,7 +136,10 @@ describe('the forwarded SSH port', () => {
   ].join('\r\n');
 
   test("the control forward and the user network's forwards are told apart by their guest address", () => {
-    expect(parseUsernetForwards(usernet, CONTROL_NETWORK.guest)).toEqual([{ hostAddress: '127.0.0.1', host: 41235, guest: 22 }]);
+    expect(parseUsernetForwards(usernet, CONTROL_NETWORK.guest)).toEqual([
+      { hostAddress: '127.0.0.1', host: 41236, guest: 1 },
+      { hostAddress: '127.0.0.1', host: 41235, guest: 22 },
+    ]);
     expect(parseUsernetForwards(usernet, '10.0.2.15')).toEqual([{ hostAddress: '127.0.0.1', host: 37781, guest: 22 }]);
   });
 
@@ -212,28 +217,122 @@ test('debug mode without vsock: the ssh config reaches the forwarded TCP port in
   }
 });
 
-test('a connection the guest leaves silent (its NIC not up yet) gets a fresh attempt beside it every 2 s; the first to answer wins', async () => {
-  const { createServer } = await import('node:net');
-  let connections = 0;
-  const server = createServer((socket) => {
-    socket.on('error', () => undefined);
-    // The first two stay silent; the third answers.
-    if (++connections === 3) socket.write('SSH-2.0-guest\r\n');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const port = (server.address() as { port: number }).port;
-    const transport = new ControlNetworkTransport();
-    const usernet = `  TCP[HOST_FORWARD]  13       127.0.0.1 ${port}     10.0.103.15    22     0     0`;
-    await transport.attach({ execute: async () => usernet } as never);
-    await expect(transport.connect(22, { timeout: 1_000 })).rejects.toThrow(/no answer within 1000 ms/);
-    connections = 1;
-    const stream = await transport.connect(22, { timeout: 10_000 });
-    const first = await new Promise<string>((resolve) => stream.once('data', (chunk: Buffer) => resolve(chunk.toString())));
-    expect(first).toBe('SSH-2.0-guest\r\n');
-    expect(connections).toBe(3);
-    stream.destroy();
-  } finally {
-    server.close();
+describe('reaching sshd through the control network', () => {
+  /**
+   * Stands in for QEMU's user-mode network: two host ports, the SSH forward and the probe's, that
+   * accept at once and then do what `guest` says, as the guest would answer through QEMU.
+   */
+  async function fakeForwards(guest: { probe: (socket: Socket, n: number) => void; ssh: (socket: Socket, n: number) => void }) {
+    const connections = { probe: 0, ssh: 0 };
+    const sockets: Socket[] = [];
+    const serve = (kind: 'probe' | 'ssh') =>
+      createServer((socket) => {
+        sockets.push(socket);
+        socket.on('error', () => undefined);
+        guest[kind](socket, ++connections[kind]);
+      });
+    const servers = [serve('ssh'), serve('probe')];
+    const ports = await Promise.all(
+      servers.map((server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))),
+    );
+    const usernet = [
+      `  TCP[HOST_FORWARD]  13       127.0.0.1 ${ports[0]}     10.0.103.15    22     0     0`,
+      `  TCP[HOST_FORWARD]  14       127.0.0.1 ${ports[1]}     10.0.103.15     1     0     0`,
+    ].join('\r\n');
+    const qmp = { execute: async () => usernet } as never;
+    const close = () => {
+      for (const socket of sockets) socket.destroy();
+      for (const server of servers) server.close();
+    };
+    return { connections, qmp, close };
   }
+
+  const greeting = (socket: Socket) => socket.write('SSH-2.0-guest\r\n');
+  const firstChunk = (stream: Duplex) => new Promise<string>((resolve) => stream.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+
+  test('no SSH connection is opened before the NIC answers the probe; then one, and later connects need no probe', async () => {
+    // The NIC "comes up" with the third probe, which the guest's kernel resets.
+    const guest = await fakeForwards({ probe: (socket, n) => n >= 3 && socket.end(), ssh: greeting });
+    try {
+      const answers: number[] = [];
+      const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
+      await transport.attach(guest.qmp, (probingMs) => answers.push(probingMs));
+      const stream = await transport.connect(22, { timeout: 5_000 });
+      expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
+      expect(guest.connections).toEqual({ probe: 3, ssh: 1 });
+      expect(answers).toHaveLength(1);
+      expect(answers[0]).toBeGreaterThanOrEqual(90);
+      stream.destroy();
+      (await transport.connect(22, { timeout: 5_000 })).destroy();
+      expect(guest.connections).toEqual({ probe: 3, ssh: 2 });
+    } finally {
+      guest.close();
+    }
+  });
+
+  test('while the probe is unanswered, a connect fails at its timeout saying so, and the probing stops with it', async () => {
+    const guest = await fakeForwards({ probe: () => undefined, ssh: greeting });
+    try {
+      const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
+      await transport.attach(guest.qmp);
+      await expect(transport.connect(22, { timeout: 300 })).rejects.toThrow(/no answer within 300 ms \(the guest's control NIC has not answered for 0\.[0-9] s\)/);
+      expect(guest.connections.ssh).toBe(0);
+      const probes = guest.connections.probe;
+      expect(probes).toBeGreaterThanOrEqual(5);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(guest.connections.probe).toBe(probes);
+    } finally {
+      guest.close();
+    }
+  });
+
+  test('a sshd slow to answer after the NIC is up gets no second connection beside it', async () => {
+    const guest = await fakeForwards({ probe: (socket) => socket.end(), ssh: (socket) => setTimeout(() => greeting(socket), 400) });
+    try {
+      const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
+      await transport.attach(guest.qmp);
+      const stream = await transport.connect(22, { timeout: 5_000 });
+      expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
+      expect(guest.connections.ssh).toBe(1);
+      stream.destroy();
+    } finally {
+      guest.close();
+    }
+  });
+
+  test('a probe that stays unanswered past the trust time (a firewall) lets SSH be tried anyway, once per connect', async () => {
+    let sshSilent = 0;
+    const guest = await fakeForwards({ probe: () => undefined, ssh: (socket, n) => n > sshSilent && greeting(socket) });
+    try {
+      const transport = new ControlNetworkTransport({ probeIntervalMs: 50, probeTrustMs: 200 });
+      await transport.attach(guest.qmp);
+      await expect(transport.connect(22, { timeout: 250 })).rejects.toThrow(/no answer within 250 ms/);
+      expect(guest.connections.ssh).toBe(0);
+      // sshd behind the firewall answers only the second attempt (QEMU resent its SYN too late for the first).
+      sshSilent = 1;
+      await expect(transport.connect(22, { timeout: 250 })).rejects.toThrow(/no answer within 250 ms \(the guest's control NIC has not answered for 0\.[0-9] s\)/);
+      const stream = await transport.connect(22, { timeout: 5_000 });
+      expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
+      expect(guest.connections.ssh).toBe(2);
+      stream.destroy();
+    } finally {
+      guest.close();
+    }
+  });
+
+  test('an SSH connection without any answer makes the next connect probe again (the NIC may be down: a reboot)', async () => {
+    let sshAnswers = false;
+    const guest = await fakeForwards({ probe: (socket) => socket.end(), ssh: (socket) => sshAnswers && greeting(socket) });
+    try {
+      const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
+      await transport.attach(guest.qmp);
+      await expect(transport.connect(22, { timeout: 300 })).rejects.toThrow(/no answer within 300 ms$/);
+      expect(guest.connections).toEqual({ probe: 1, ssh: 1 });
+      sshAnswers = true;
+      (await transport.connect(22, { timeout: 5_000 })).destroy();
+      expect(guest.connections).toEqual({ probe: 2, ssh: 2 });
+    } finally {
+      guest.close();
+    }
+  });
 });
