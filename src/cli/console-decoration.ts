@@ -9,7 +9,10 @@ import { hostname } from 'node:os';
 import type { CliIo } from './command.js';
 import type { ConsoleDecoration } from './console-decorator.js';
 import { booleanWord } from './flag-values.js';
-import { queryTerminalBackground, tintColor } from './terminal-background.js';
+import { queryTerminalBackground, tintColor, type Rgb } from './terminal-background.js';
+
+/** The Linux console's background (`TERM=linux`): black. It does not answer OSC 11, and systemd takes it as black without asking. */
+const LINUX_CONSOLE_BACKGROUND: Rgb = { red: 0, green: 0, blue: 0 };
 
 const isFalse = (value: string | undefined) => booleanWord(value) === false;
 const isTrue = (value: string | undefined) => booleanWord(value) === true;
@@ -52,7 +55,7 @@ export async function chooseConsoleDecoration(
   if (background !== undefined) {
     if (background !== '') decoration.background = background;
   } else if (!isFalse(io.env.SYSTEMD_TINT_BACKGROUND) && (io.stdin as NodeJS.ReadStream).isTTY) {
-    const terminal = await queryTerminalBackground(io.stdin as NodeJS.ReadStream, stdout);
+    const terminal = io.env.TERM === 'linux' ? LINUX_CONSOLE_BACKGROUND : await queryTerminalBackground(io.stdin as NodeJS.ReadStream, stdout);
     if (terminal) decoration.background = tintColor(terminal);
   }
   return decoration.background || decoration.title ? decoration : undefined;

@@ -201,6 +201,10 @@ describe('asking the terminal', () => {
     await expect(choose('', { ...dark(), env })).resolves.toEqual({ title, titlePrefix: undefined });
     await expect(choose(undefined, { ...dark(), env })).resolves.toMatchObject({ background: '48;2;13;51;19', title });
     await expect(choose(undefined, { ...dark(), env: { ...env, SYSTEMD_TINT_BACKGROUND: 'no' } })).resolves.toEqual({ title, titlePrefix: undefined });
+    // The Linux console is not asked (it would not answer): it is black, as systemd takes it.
+    const linuxConsole = fakeTerminal();
+    await expect(choose(undefined, { ...linuxConsole, env: { ...env, TERM: 'linux' } })).resolves.toMatchObject({ background: '48;2;13;51;19', title });
+    expect(linuxConsole.written()).toBe('');
     await expect(choose(undefined, { ...fakeTerminal(), env: { ...env, SYSTEMD_ADJUST_TERMINAL_TITLE: 'off' } })).resolves.toBeUndefined();
     await expect(choose('41', { ...dark(), env: { ...env, SYSTEMD_ADJUST_TERMINAL_TITLE: 'off' } })).resolves.toEqual({ background: '41' });
     await expect(choose('41', { ...dark(), env: { ...env, NO_COLOR: '1' } })).resolves.toBeUndefined();
