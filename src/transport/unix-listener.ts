@@ -29,9 +29,12 @@ export async function listenOnUnixSocket(path: string, onConnection: (socket: Du
     });
   });
   return {
+    // Resolves once every connection's 'close' has been emitted, so that what its handlers make of
+    // the data already received (a notify message not yet ended) is done when close() resolves.
     close: async () => {
+      const closed = [...sockets].map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([...closed, new Promise<void>((resolve) => server.close(() => resolve()))]);
     },
   };
 }

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { isProcessAlive, processCommandLine } from '../../src/host/process-status.js';
 import { defaultImage, type DefaultImage } from '../../src/image/default-image.js';
 import { uefiImage, type UefiImage } from '../../src/image/uefi-image.js';
@@ -27,14 +27,23 @@ export function isRunning(pid: number | undefined): boolean {
   return pid !== undefined && isProcessAlive(pid);
 }
 
-/** A fresh temporary directory for the tests of one file, deleted after them. */
+/** A fresh temporary directory for the tests of one file, deleted after them, or kept and named when one of them failed. */
 export function useWorkDir(prefix: string): () => string {
   let dir: string | undefined;
+  let failed = false;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), prefix));
   });
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      failed = true;
+    });
+  });
   afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (!dir) return;
+    // The machines' artifacts (console, journal, vmspawn.log) are what explains a failure.
+    if (failed) console.warn(`A test failed: its work directory and the artifacts in it are kept in ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
   });
   return () => {
     if (!dir) throw new Error('the work directory exists only while the tests run');

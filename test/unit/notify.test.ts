@@ -1,9 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
 import { NotifyEvents } from '../../src/notify/notify-events.js';
 import { listenForNotifications } from '../../src/notify/notify-listener.js';
 import { exitStatusOf, isGoingDownSign, isReady, isShutdownSign, parseNotifyFields, type NotifyMessage } from '../../src/notify/notify-message.js';
+import { listenOnUnixSocket } from '../../src/transport/unix-listener.js';
 import type { VsockTransport } from '../../src/transport/vsock-transport.js';
 
 const message = (raw: string, time = 0): NotifyMessage => ({ time, raw, fields: parseNotifyFields(raw) });
@@ -106,5 +111,32 @@ describe('notify listener', () => {
     await sleep(50);
     expect(received.map((m) => m.fields)).toEqual([{ EXIT_STATUS: '3' }]);
     expect(connection.wasClosedByHost()).toBe(true);
+  });
+
+  test("closing the listener completes a message whose connection is still open, before close() resolves (the guest's last EXIT_STATUS)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'notify-test-'));
+    const guest = new Socket();
+    try {
+      const path = join(dir, 'notify');
+      const transport: VsockTransport = {
+        description: 'unix socket',
+        deliversHalfClose: true,
+        listen: (_port, onConnection) => listenOnUnixSocket(path, onConnection),
+        connect: () => Promise.reject(new Error('not used')),
+      };
+      const received: NotifyMessage[] = [];
+      const listener = await listenForNotifications(transport, 1, () => 0, (m) => received.push(m));
+      await new Promise<void>((resolve) => guest.connect(path, resolve));
+      guest.on('error', () => undefined);
+      guest.write('X_SYSTEMD_SHUTDOWN=poweroff\nEXIT_STATUS=0');
+      await sleep(50);
+      // Half-close is delivered here and the guest has not sent one: the message is still open.
+      expect(received).toEqual([]);
+      await listener.close();
+      expect(received.map((m) => m.fields)).toEqual([{ X_SYSTEMD_SHUTDOWN: 'poweroff', EXIT_STATUS: '0' }]);
+    } finally {
+      guest.destroy();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
