@@ -329,10 +329,12 @@ export class MachineRuntime {
   }
 
   async #finish(qemuExit: QemuExit): Promise<MachineExit> {
-    // The guest sends EXIT_STATUS shortly before it powers off, and a notify message is complete only
-    // at its connection's end (or after a short silence, where the transport drops the half-close):
-    // closing the listeners first completes a message still open, so the exit below includes it.
-    await this.#closeListeners();
+    // The listeners stay up until QEMU is gone: journald loses the message of a failed write. They
+    // close before anything else: the guest sends EXIT_STATUS shortly before it powers off, and a
+    // notify message is complete only at its connection's end (or after a short silence, where the
+    // transport drops the half-close), so closing them completes a message still open, and the exit
+    // below includes it.
+    await Promise.all(this.#listeners.map((listener) => listener.close()));
     const exit = await describeExit({
       endedBy: this.#endedBy,
       endReason: this.#endReason,
@@ -370,7 +372,6 @@ export class MachineRuntime {
   async #releaseEverything(): Promise<void> {
     this.ssh?.close();
     this.#qmp?.close();
-    await this.#closeListeners();
     this.notify.end('the machine exited');
     if (this.options.forwardJournal) {
       await this.journal.close('the machine exited');
@@ -380,13 +381,6 @@ export class MachineRuntime {
       this.log.info(native.written ? `native journal written: ${native.path}` : `no native journal: ${native.reason}`);
     }
     for (const { process } of [...this.#helpers].reverse()) await process.terminate(1_000);
-  }
-
-  /** Closes the vsock listeners, once. They stay up until QEMU is gone: journald loses the message of a failed write. */
-  async #closeListeners(): Promise<void> {
-    const listeners = this.#listeners;
-    this.#listeners = [];
-    await Promise.all(listeners.map((listener) => listener.close()));
   }
 
   async writeSummary(): Promise<void> {

@@ -3,7 +3,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { planWith, valuesOf } from './plan-fixtures.js';
 import { InvalidOptionsError } from '../../src/errors.js';
 import { decideVsock, parseVsockOverride, requireSshWithoutVsock, type VsockHostSupport } from '../../src/host/vsock-choice.js';
@@ -220,7 +220,8 @@ test('debug mode without vsock: the ssh config reaches the forwarded TCP port in
 describe('reaching sshd through the control network', () => {
   /**
    * Stands in for QEMU's user-mode network: two host ports, the SSH forward and the probe's, that
-   * accept at once and then do what `guest` says, as the guest would answer through QEMU.
+   * accept at once and then do what `guest` says, as the guest would answer through QEMU. Closed
+   * when the test finishes.
    */
   async function fakeForwards(guest: { probe: (socket: Socket, n: number) => void; ssh: (socket: Socket, n: number) => void }) {
     const connections = { probe: 0, ssh: 0 };
@@ -240,11 +241,11 @@ describe('reaching sshd through the control network', () => {
       `  TCP[HOST_FORWARD]  14       127.0.0.1 ${ports[1]}     10.0.103.15     1     0     0`,
     ].join('\r\n');
     const qmp = { execute: async () => usernet } as never;
-    const close = () => {
+    onTestFinished(() => {
       for (const socket of sockets) socket.destroy();
       for (const server of servers) server.close();
-    };
-    return { connections, qmp, close };
+    });
+    return { connections, qmp };
   }
 
   const greeting = (socket: Socket) => socket.write('SSH-2.0-guest\r\n');
@@ -253,86 +254,66 @@ describe('reaching sshd through the control network', () => {
   test('no SSH connection is opened before the NIC answers the probe; then one, and later connects need no probe', async () => {
     // The NIC "comes up" with the third probe, which the guest's kernel resets.
     const guest = await fakeForwards({ probe: (socket, n) => n >= 3 && socket.end(), ssh: greeting });
-    try {
-      const answers: number[] = [];
-      const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
-      await transport.attach(guest.qmp, (probingMs) => answers.push(probingMs));
-      const stream = await transport.connect(22, { timeout: 5_000 });
-      expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
-      expect(guest.connections).toEqual({ probe: 3, ssh: 1 });
-      expect(answers).toHaveLength(1);
-      expect(answers[0]).toBeGreaterThanOrEqual(90);
-      stream.destroy();
-      (await transport.connect(22, { timeout: 5_000 })).destroy();
-      expect(guest.connections).toEqual({ probe: 3, ssh: 2 });
-    } finally {
-      guest.close();
-    }
+    const answers: number[] = [];
+    const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
+    await transport.attach(guest.qmp, (probingMs) => answers.push(probingMs));
+    const stream = await transport.connect(22, { timeout: 5_000 });
+    expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
+    expect(guest.connections).toEqual({ probe: 3, ssh: 1 });
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toBeGreaterThanOrEqual(90);
+    stream.destroy();
+    (await transport.connect(22, { timeout: 5_000 })).destroy();
+    expect(guest.connections).toEqual({ probe: 3, ssh: 2 });
   });
 
   test('while the probe is unanswered, a connect fails at its timeout saying so, and the probing stops with it', async () => {
     const guest = await fakeForwards({ probe: () => undefined, ssh: greeting });
-    try {
-      const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
-      await transport.attach(guest.qmp);
-      await expect(transport.connect(22, { timeout: 300 })).rejects.toThrow(/no answer within 300 ms \(the guest's control NIC has not answered for 0\.[0-9] s\)/);
-      expect(guest.connections.ssh).toBe(0);
-      const probes = guest.connections.probe;
-      expect(probes).toBeGreaterThanOrEqual(5);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(guest.connections.probe).toBe(probes);
-    } finally {
-      guest.close();
-    }
+    const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
+    await transport.attach(guest.qmp);
+    await expect(transport.connect(22, { timeout: 300 })).rejects.toThrow(/no answer within 300 ms \(the guest's control NIC has not answered for 0\.[0-9] s\)/);
+    expect(guest.connections.ssh).toBe(0);
+    const probes = guest.connections.probe;
+    expect(probes).toBeGreaterThanOrEqual(5);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(guest.connections.probe).toBe(probes);
   });
 
   test('a sshd slow to answer after the NIC is up gets no second connection beside it', async () => {
     const guest = await fakeForwards({ probe: (socket) => socket.end(), ssh: (socket) => setTimeout(() => greeting(socket), 400) });
-    try {
-      const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
-      await transport.attach(guest.qmp);
-      const stream = await transport.connect(22, { timeout: 5_000 });
-      expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
-      expect(guest.connections.ssh).toBe(1);
-      stream.destroy();
-    } finally {
-      guest.close();
-    }
+    const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
+    await transport.attach(guest.qmp);
+    const stream = await transport.connect(22, { timeout: 5_000 });
+    expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
+    expect(guest.connections.ssh).toBe(1);
+    stream.destroy();
   });
 
   test('a probe that stays unanswered past the trust time (a firewall) lets SSH be tried anyway, once per connect', async () => {
     let sshSilent = 0;
     const guest = await fakeForwards({ probe: () => undefined, ssh: (socket, n) => n > sshSilent && greeting(socket) });
-    try {
-      const transport = new ControlNetworkTransport({ probeIntervalMs: 50, probeTrustMs: 200 });
-      await transport.attach(guest.qmp);
-      await expect(transport.connect(22, { timeout: 250 })).rejects.toThrow(/no answer within 250 ms/);
-      expect(guest.connections.ssh).toBe(0);
-      // sshd behind the firewall answers only the second attempt (QEMU resent its SYN too late for the first).
-      sshSilent = 1;
-      await expect(transport.connect(22, { timeout: 250 })).rejects.toThrow(/no answer within 250 ms \(the guest's control NIC has not answered for 0\.[0-9] s\)/);
-      const stream = await transport.connect(22, { timeout: 5_000 });
-      expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
-      expect(guest.connections.ssh).toBe(2);
-      stream.destroy();
-    } finally {
-      guest.close();
-    }
+    const transport = new ControlNetworkTransport({ probeIntervalMs: 50, probeTrustMs: 200 });
+    await transport.attach(guest.qmp);
+    await expect(transport.connect(22, { timeout: 250 })).rejects.toThrow(/no answer within 250 ms/);
+    expect(guest.connections.ssh).toBe(0);
+    // sshd behind the firewall answers only the second attempt (QEMU resent its SYN too late for the first).
+    sshSilent = 1;
+    await expect(transport.connect(22, { timeout: 250 })).rejects.toThrow(/no answer within 250 ms \(the guest's control NIC has not answered for 0\.[0-9] s\)/);
+    const stream = await transport.connect(22, { timeout: 5_000 });
+    expect(await firstChunk(stream)).toBe('SSH-2.0-guest\r\n');
+    expect(guest.connections.ssh).toBe(2);
+    stream.destroy();
   });
 
   test('an SSH connection without any answer makes the next connect probe again (the NIC may be down: a reboot)', async () => {
     let sshAnswers = false;
     const guest = await fakeForwards({ probe: (socket) => socket.end(), ssh: (socket) => sshAnswers && greeting(socket) });
-    try {
-      const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
-      await transport.attach(guest.qmp);
-      await expect(transport.connect(22, { timeout: 300 })).rejects.toThrow(/no answer within 300 ms$/);
-      expect(guest.connections).toEqual({ probe: 1, ssh: 1 });
-      sshAnswers = true;
-      (await transport.connect(22, { timeout: 5_000 })).destroy();
-      expect(guest.connections).toEqual({ probe: 2, ssh: 2 });
-    } finally {
-      guest.close();
-    }
+    const transport = new ControlNetworkTransport({ probeIntervalMs: 50 });
+    await transport.attach(guest.qmp);
+    await expect(transport.connect(22, { timeout: 300 })).rejects.toThrow(/no answer within 300 ms$/);
+    expect(guest.connections).toEqual({ probe: 1, ssh: 1 });
+    sshAnswers = true;
+    (await transport.connect(22, { timeout: 5_000 })).destroy();
+    expect(guest.connections).toEqual({ probe: 2, ssh: 2 });
   });
 });
